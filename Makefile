@@ -1,0 +1,79 @@
+# Makefile for cdp, a Customer Data Platform inside PostgreSQL (PGXS).
+#   make            build cdp.so and the install script
+#   make demo       the main job, on a throwaway cluster (installs what it needs)
+#   make test       every test, on a throwaway cluster (installs what it needs)
+#   make fuzz       the libFuzzer targets, FUZZ_SECONDS each
+#   make bench      the benchmarks in test/bench
+
+EXTENSION  = cdp
+EXTVERSION = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" cdp.control)
+
+MODULE_big = cdp
+OBJS = \
+	src/cdp.o \
+	src/identifier/text_core.o \
+	src/identifier/email_core.o \
+	src/identifier/ident_core.o \
+	src/identifier/phone_core.o \
+	src/identifier/phone_shim.o \
+	src/identifier/normalize.o \
+	src/identifier/identifier_fmgr.o \
+	src/identifier/types_fmgr.o
+
+# The install script, in dependency order.
+SQL_SOURCES = \
+	src/cdp.sql \
+	src/identifier/kinds.sql \
+	src/identifier/identifier.sql \
+	src/identifier/email_type.sql \
+	src/identifier/phone_type.sql
+
+DATA_built = cdp--$(EXTVERSION).sql
+DATA = $(wildcard src/updates/cdp--*--*.sql)
+EXTRA_CLEAN = src/identifier/email_type.sql src/identifier/phone_type.sql \
+	test/fuzz/bin results regression.diffs regression.out
+
+REGRESS = $(basename $(notdir $(sort $(wildcard sql/*.sql))))
+REGRESS_OPTS = --load-extension=cdp --inputdir=.
+
+PG_CPPFLAGS = -I$(CURDIR)/src
+PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers \
+	-Wno-sign-compare
+PG_CXXFLAGS = -std=c++17 -Wall -Wextra -Werror -Wno-unused-parameter
+SHLIB_LINK = -lphonenumber -lidn2 -lunistring -lstdc++
+
+# No LLVM bitcode: JIT inlining of these functions is not worth a clang
+# dependency on every machine that builds cdp.
+override with_llvm = no
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+$(DATA_built): $(SQL_SOURCES) cdp.control
+	cat $(SQL_SOURCES) > $@
+
+src/identifier/email_type.sql: src/identifier/normtext_type.sql.in
+	sed -e 's/@TYPE@/email/g' -e 's/@INPUT_VOLATILITY@/IMMUTABLE/g' \
+	    -e 's/@DESCRIPTION@/An email address, stored as its normalised matching key/g' $< > $@
+
+src/identifier/phone_type.sql: src/identifier/normtext_type.sql.in
+	sed -e 's/@TYPE@/phone/g' -e 's/@INPUT_VOLATILITY@/STABLE/g' \
+	    -e 's/@DESCRIPTION@/A valid phone number in E.164 form; input without + uses cdp.default_region/g' $< > $@
+
+.PHONY: deps demo test fuzz bench
+deps:
+	bash test/deps.sh
+
+demo:
+	bash test/demo.sh
+
+test:
+	bash test/run.sh
+
+FUZZ_SECONDS ?= 60
+fuzz:
+	bash test/fuzz/run.sh $(FUZZ_SECONDS)
+
+bench:
+	bash test/bench/run.sh

@@ -1,0 +1,26 @@
+/*
+ * cdp.h
+ *	  Shared declarations of the cdp extension: GUCs and error helpers used
+ *	  by every concept folder.
+ */
+#ifndef CDP_H
+#define CDP_H
+
+#include "postgres.h"
+#include "fmgr.h"
+
+/* GUC cdp.default_region: ISO 3166 alpha-2 code or "" */
+extern char *cdp_default_region;
+
+/* The default region as a C string, or NULL when it is not set. */
+extern const char *cdp_region_or_default(const char *region);
+
+/*
+ * Raise sqlstate with message "invalid <what>: \"<value>\"" and the reason
+ * in errdetail.  The value is clipped so a huge input cannot flood the log.
+ */
+extern void cdp_report_invalid(int sqlstate, const char *what,
+							   const char *value, size_t len,
+							   const char *detail) pg_attribute_noreturn();
+
+#endif

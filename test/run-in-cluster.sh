@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# run-in-cluster.sh: the body of `make test`, run by test/cluster.sh inside a
+# throwaway cluster.  Each suite's results are counted; the last line is
+# "N passed, N failed" and the exit status is non-zero on any failure.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+passed=0
+failed=0
+log=$(mktemp -d)
+
+count() {	# count <passed> <failed>
+	passed=$((passed + $1))
+	failed=$((failed + $2))
+}
+
+echo "== pg_regress (sql/, expected/)"
+make -s installcheck >"$log/regress.out" 2>&1
+regress_status=$?
+cat "$log/regress.out"
+ok=$(grep -cE '^(ok|test) .* ok|\.\.\. ok' "$log/regress.out")
+bad=$(grep -cE 'FAILED|failed \(ignored\)' "$log/regress.out")
+if [ "$regress_status" -ne 0 ]; then
+	[ -f regression.diffs ] && cat regression.diffs
+	[ "$bad" -eq 0 ] && bad=1
+fi
+count "$ok" "$bad"
+
+echo "== pgTAP (test/*.sql)"
+createdb cdp_tap
+psql -X -q -d cdp_tap -c 'CREATE EXTENSION pgtap' >/dev/null
+pg_prove -v -d cdp_tap test/*.sql >"$log/tap.out" 2>&1
+tap_status=$?
+cat "$log/tap.out"
+ok=$(grep -cE '^\s*ok [0-9]+' "$log/tap.out")
+bad=$(grep -cE '^\s*not ok [0-9]+' "$log/tap.out")
+[ "$tap_status" -ne 0 ] && [ "$bad" -eq 0 ] && bad=1
+count "$ok" "$bad"
+
+if compgen -G 'test/t/*.sh' >/dev/null; then
+	echo "== TAP scripts (test/t/*.sh)"
+	prove -v test/t/*.sh >"$log/scripts.out" 2>&1
+	scripts_status=$?
+	cat "$log/scripts.out"
+	ok=$(grep -cE '^\s*ok [0-9]+' "$log/scripts.out")
+	bad=$(grep -cE '^\s*not ok [0-9]+' "$log/scripts.out")
+	[ "$scripts_status" -ne 0 ] && [ "$bad" -eq 0 ] && bad=1
+	count "$ok" "$bad"
+fi
+
+rm -rf "$log"
+echo "$passed passed, $failed failed"
+[ -n "${CDP_TEST_SUMMARY:-}" ] && echo "$passed passed, $failed failed" >"$CDP_TEST_SUMMARY"
+[ "$failed" -eq 0 ]
