@@ -26,7 +26,9 @@ SQL_SOURCES = \
 	src/identifier/kinds.sql \
 	src/identifier/identifier.sql \
 	src/identifier/email_type.sql \
-	src/identifier/phone_type.sql
+	src/identifier/phone_type.sql \
+	src/identity/tables.sql \
+	src/model/merge.sql
 
 DATA_built = cdp--$(EXTVERSION).sql
 DATA = $(wildcard src/updates/cdp--*--*.sql)
