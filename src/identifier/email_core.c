@@ -214,7 +214,16 @@ check_labels(const char *d, cdp_email_parts *parts, bool *plain)
 	return true;
 }
 
-/* UTS #46 lookup processing of d (NUL-terminated) into parts->domain. */
+/*
+ * UTS #46 lookup processing of d (NUL-terminated) into parts->domain.
+ *
+ * IDN2_USE_STD3_ASCII_RULES is not used: libidn2 (2.3.x) then silently drops
+ * characters such as "_", " " or "/" ("ex_ample.com" became "example.com"),
+ * which would make different addresses share one matching key.  The STD3
+ * rule is checked on the result instead: punycode copies every ASCII
+ * character of a label verbatim, so an A-label domain made only of letters,
+ * digits, hyphens and dots has no other ASCII character in its U-labels.
+ */
 static bool
 idna_domain(const char *d, cdp_email_parts *parts)
 {
@@ -222,8 +231,7 @@ idna_domain(const char *d, cdp_email_parts *parts)
 	int			rc;
 	size_t		n;
 
-	rc = idn2_lookup_u8((const uint8_t *) d, &out,
-						IDN2_NONTRANSITIONAL | IDN2_USE_STD3_ASCII_RULES);
+	rc = idn2_lookup_u8((const uint8_t *) d, &out, IDN2_NONTRANSITIONAL);
 	if (rc != IDN2_OK)
 	{
 		snprintf(parts->detail, sizeof(parts->detail),
@@ -233,6 +241,14 @@ idna_domain(const char *d, cdp_email_parts *parts)
 		return false;
 	}
 	n = strlen((const char *) out);
+	for (size_t i = 0; i < n; i++)
+	{
+		if (!is_ldh(out[i]) && out[i] != '.')
+		{
+			free(out);
+			return fail(parts, "The domain contains a character other than letters, digits, hyphens and dots.");
+		}
+	}
 	if (n > CDP_EMAIL_DOMAIN_MAX)
 	{
 		free(out);
@@ -452,7 +468,13 @@ cdp_email_parse(const char *input, size_t len, cdp_email_parts *parts)
 		return fail(parts, "The address is empty.");
 	if (n > CDP_EMAIL_INPUT_MAX)
 		return fail(parts, "The address is longer than 1024 bytes.");
-	if (!cdp_is_ascii(s, n))
+	if (cdp_is_ascii(s, n))
+	{
+		for (size_t i = 0; i < n; i++)
+			if ((unsigned char) s[i] < 0x20 || s[i] == 0x7F)
+				return fail(parts, "The address contains control characters.");
+	}
+	else
 	{
 		if (!cdp_utf8_printable(s, n))
 			return fail(parts, "The address is not valid UTF-8 or contains control characters.");
