@@ -50,13 +50,19 @@ cdp_normalizer_what(cdp_normalizer norm)
 	return "identifier";
 }
 
-/* UTF-8 result bytes back to a server-encoded text. */
+/*
+ * UTF-8 result bytes back to a server-encoded text.  s need not be
+ * NUL-terminated: when no conversion is needed pg_any_to_server hands s
+ * back unchanged, so only a converted copy may be measured with strlen.
+ */
 static text *
 utf8_to_text(const char *s, size_t len)
 {
 	char	   *server = pg_any_to_server(s, (int) len, PG_UTF8);
 
-	return cstring_to_text_with_len(server, strlen(server));
+	if (server == s)
+		return cstring_to_text_with_len(s, (int) len);
+	return cstring_to_text(server);
 }
 
 static text *
