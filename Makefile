@@ -18,7 +18,13 @@ OBJS = \
 	src/identifier/phone_shim.o \
 	src/identifier/normalize.o \
 	src/identifier/identifier_fmgr.o \
-	src/identifier/types_fmgr.o
+	src/identifier/types_fmgr.o \
+	src/identity/spi_plans.o \
+	src/identity/kinds.o \
+	src/identity/contacts.o \
+	src/identity/resolve_input.o \
+	src/identity/merge.o \
+	src/identity/resolve.o
 
 # The install script, in dependency order.
 SQL_SOURCES = \
@@ -28,6 +34,7 @@ SQL_SOURCES = \
 	src/identifier/email_type.sql \
 	src/identifier/phone_type.sql \
 	src/identity/tables.sql \
+	src/identity/identity.sql \
 	src/model/merge.sql
 
 DATA_built = cdp--$(EXTVERSION).sql

@@ -1,0 +1,96 @@
+/*
+ * identity.h
+ *	  Shared declarations of identity resolution: the identifier kinds as the
+ *	  resolver sees them, parsed input records, saved SPI plans and merging.
+ */
+#ifndef CDP_IDENTITY_H
+#define CDP_IDENTITY_H
+
+#include "postgres.h"
+
+#include "executor/spi.h"
+#include "identifier/normalize.h"
+#include "utils/jsonb.h"
+#include "utils/timestamp.h"
+
+/* One row of cdp.identifier_kinds. */
+typedef struct cdp_kind
+{
+	char	   *kind;
+	cdp_normalizer normalizer;
+	int			priority;
+	int			max_per_contact;	/* 0 = unlimited */
+	bool		matchable;
+	int			nblocked_values;
+	char	  **blocked_values;
+	int			nblocked_patterns;
+	char	  **blocked_patterns;
+	int			nslugs;
+	char	  **slugs;
+} cdp_kind;
+
+typedef struct cdp_kinds
+{
+	int			nkinds;
+	cdp_kind   *kinds;
+} cdp_kinds;
+
+/* One identifier of an incoming record. */
+typedef struct cdp_item
+{
+	const cdp_kind *kind;
+	char	   *raw_value;
+	char	   *value;			/* normalised */
+	char	   *slug;			/* NULL: main if free, else none */
+	bool		validated;
+	char	   *validation_method;	/* NULL when not given */
+	bool		has_validated_at;
+	TimestampTz validated_at;
+	int			outreach;		/* -1 not given, else 0/1 */
+	char	   *region;
+	int			position;		/* order in the input */
+
+	/* filled by resolution */
+	int64		existing_id;	/* cdp.identifiers.id, 0 if new */
+	int64		owner;			/* contact holding it now, 0 if none */
+	bool		blocked;
+	const char *refused_by;		/* "limit" or "merge_block" when a rule refused its link */
+} cdp_item;
+
+/* kinds.c */
+extern cdp_kinds *cdp_load_kinds(void);
+extern const cdp_kind *cdp_find_kind(const cdp_kinds *kinds, const char *kind);
+extern bool cdp_value_blocked(const cdp_kind *kind, const char *value);
+
+/* resolve_input.c: parse resolve()'s jsonb into normalised items */
+extern cdp_item *cdp_parse_identifiers(Jsonb *input, const cdp_kinds *kinds,
+									   const char *default_region, int *nitems);
+
+/* spi_plans.c: run a statement with a plan prepared once per backend */
+typedef struct cdp_query
+{
+	const char *sql;
+	int			nargs;
+	Oid			argtypes[10];
+	SPIPlanPtr	plan;
+} cdp_query;
+
+extern int	cdp_execute(cdp_query *query, Datum *values, const char *nulls,
+						bool read_only, long count);
+extern int64 cdp_execute_int8(cdp_query *query, Datum *values, const char *nulls);
+extern Datum cdp_text_array(char **values, int n);
+
+/* contacts.c */
+extern int64 cdp_current_contact(int64 id);
+extern void cdp_lock_contacts(int64 *ids, int n);
+extern void cdp_refresh_contact_type(int64 id);
+extern void cdp_record_conflict(const char *rule, const char *kind, const char *value,
+								int64 contact_id, int64 other_contact_id,
+								const char *source);
+extern bool cdp_merge_blocked(int64 a, int64 b);
+
+/* merge.c: absorb one contact into another; returns the cdp.merges id */
+extern int64 cdp_merge_into(int64 survivor, int64 absorbed, const char *reason,
+							Jsonb *evidence, const char *source);
+
+#endif

@@ -1,0 +1,208 @@
+-- identity.sql
+--   Identity resolution: resolve, merge_contacts and unmerge (C in
+--   resolve.c and merge.c) and the SQL around them: following tombstones,
+--   the contact type, forgetting a person and cleaning up ghosts.
+
+-- The salt of suppression hashes is made on first use, not at install, so
+-- that a restored dump brings back the salt its hashes were made with.
+CREATE TABLE cdp_internal.secrets (
+    singleton  boolean PRIMARY KEY DEFAULT true CONSTRAINT secrets_singleton CHECK (singleton),
+    salt       bytea NOT NULL
+);
+REVOKE ALL ON cdp_internal.secrets FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('cdp_internal.secrets', '');
+
+CREATE FUNCTION cdp_internal.identifier_hash(kind text, value text) RETURNS bytea
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT sha256(s.salt || convert_to(kind || chr(1) || value, 'UTF8'))
+      FROM cdp_internal.secrets s
+$$;
+
+CREATE FUNCTION cdp_internal.ensure_salt() RETURNS void
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+AS $$
+    INSERT INTO cdp_internal.secrets (salt)
+    VALUES (sha256(convert_to(gen_random_uuid()::text || gen_random_uuid()::text
+                              || clock_timestamp()::text, 'UTF8')))
+    ON CONFLICT (singleton) DO NOTHING
+$$;
+
+CREATE FUNCTION cdp_internal.refresh_contact_type(contact bigint) RETURNS void
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+AS $$
+    UPDATE cdp.contacts c
+       SET type = t.type, updated_at = now()
+      FROM (SELECT CASE
+                     WHEN c2.is_vendor THEN 'vendor'
+                     WHEN coalesce(c2.given_name, '') = '' AND coalesce(c2.family_name, '') = '' THEN 'ghost'
+                     WHEN EXISTS (SELECT 1 FROM cdp.identifiers i JOIN cdp.identifier_kinds k USING (kind)
+                                   WHERE i.contact_id = c2.id AND i.is_validated
+                                     AND k.normalizer IN ('email', 'phone')) THEN 'contact'
+                     WHEN EXISTS (SELECT 1 FROM cdp.identifiers i JOIN cdp.identifier_kinds k USING (kind)
+                                   WHERE i.contact_id = c2.id
+                                     AND k.normalizer IN ('email', 'phone')) THEN 'lead'
+                     ELSE 'ghost'
+                   END AS type
+              FROM cdp.contacts c2 WHERE c2.id = contact) t
+     WHERE c.id = contact AND c.type IS DISTINCT FROM t.type
+$$;
+
+CREATE FUNCTION cdp.resolve(identifiers jsonb, source text DEFAULT NULL, region text DEFAULT NULL)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'cdp_resolve'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION cdp.resolve(jsonb, text, text) IS
+    'Resolve a record''s identifiers to one contact: create, attach or merge under the merge rules; returns the contact id';
+
+CREATE FUNCTION cdp.merge_contacts(target bigint, others bigint[], reason text DEFAULT 'manual')
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'cdp_merge_contacts'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION cdp.merge_contacts(bigint, bigint[], text) IS
+    'Merge other contacts into target, which survives; refused by merge blocks and identifier limits';
+
+CREATE FUNCTION cdp.unmerge(merge_id bigint) RETURNS bigint
+AS 'MODULE_PATHNAME', 'cdp_unmerge'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION cdp.unmerge(bigint) IS
+    'Undo a merge: restore the absorbed contact with what came from it, mark the merge undone, block the pair';
+
+CREATE FUNCTION cdp.current_contact(id bigint) RETURNS bigint
+LANGUAGE sql STABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH RECURSIVE chain(id, merged_into, depth) AS (
+        SELECT c.id, c.merged_into, 0 FROM cdp.contacts c WHERE c.id = current_contact.id
+        UNION ALL
+        SELECT c.id, c.merged_into, chain.depth + 1
+          FROM cdp.contacts c JOIN chain ON c.id = chain.merged_into
+         WHERE chain.depth < 1000)
+    SELECT chain.id FROM chain WHERE chain.merged_into IS NULL
+$$;
+COMMENT ON FUNCTION cdp.current_contact(bigint) IS
+    'The live contact an id leads to, following merge tombstones; NULL for unknown ids';
+
+CREATE FUNCTION cdp.find_contact(kind text, value text, region text DEFAULT NULL) RETURNS bigint
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT cdp.current_contact(i.contact_id)
+      FROM cdp.identifiers i
+     WHERE i.kind = find_contact.kind
+       AND i.value = cdp.normalize_identifier(find_contact.kind, find_contact.value, find_contact.region)
+$$;
+COMMENT ON FUNCTION cdp.find_contact(text, text, text) IS
+    'The contact holding an identifier (normalised first); NULL when unknown';
+
+CREATE FUNCTION cdp.update_contact(id bigint, given_name text DEFAULT NULL,
+                                   family_name text DEFAULT NULL, is_vendor boolean DEFAULT NULL)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    merged bigint;
+BEGIN
+    SELECT c.merged_into INTO merged FROM cdp.contacts c WHERE c.id = update_contact.id FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'contact % does not exist', id USING ERRCODE = 'undefined_object';
+    END IF;
+    IF merged IS NOT NULL THEN
+        RAISE EXCEPTION 'contact % is merged into contact %', id, merged
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = format('Use cdp.current_contact(%s) to find the live contact.', id);
+    END IF;
+    UPDATE cdp.contacts c
+       SET given_name = coalesce(update_contact.given_name, c.given_name),
+           family_name = coalesce(update_contact.family_name, c.family_name),
+           is_vendor = coalesce(update_contact.is_vendor, c.is_vendor),
+           updated_at = now()
+     WHERE c.id = update_contact.id;
+    PERFORM cdp_internal.refresh_contact_type(id);
+END
+$$;
+COMMENT ON FUNCTION cdp.update_contact(bigint, text, text, boolean) IS
+    'Set a contact''s own fields (NULL leaves a field as it is); the type follows';
+
+CREATE FUNCTION cdp.forget_contact(id bigint) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    live bigint := cdp.current_contact(id);
+    person bigint[];
+    member bigint;
+BEGIN
+    IF live IS NULL THEN
+        RAISE EXCEPTION 'contact % does not exist', id USING ERRCODE = 'undefined_object';
+    END IF;
+    -- the person is the live contact and every tombstone leading to it
+    WITH RECURSIVE family(id) AS (
+        SELECT live
+        UNION
+        SELECT c.id FROM cdp.contacts c JOIN family f ON c.merged_into = f.id)
+    SELECT array_agg(f.id) INTO person FROM family f;
+    PERFORM 1 FROM cdp.contacts c WHERE c.id = ANY (person) ORDER BY c.id FOR UPDATE;
+
+    PERFORM cdp_internal.ensure_salt();
+    INSERT INTO cdp.suppressions (kind, value_hash)
+    SELECT i.kind, cdp_internal.identifier_hash(i.kind, i.value)
+      FROM cdp.identifiers i WHERE i.contact_id = ANY (person)
+    ON CONFLICT DO NOTHING;
+
+    DELETE FROM cdp.identity_conflicts ic
+     WHERE ic.contact_id = ANY (person) OR ic.other_contact_id = ANY (person)
+        OR (ic.kind, ic.value) IN (SELECT i.kind, i.value FROM cdp.identifiers i
+                                    WHERE i.contact_id = ANY (person));
+    DELETE FROM cdp.identifiers i WHERE i.contact_id = ANY (person);
+    FOREACH member IN ARRAY person LOOP
+        PERFORM cdp_internal.model_forget(member);
+    END LOOP;
+    DELETE FROM cdp.merges m WHERE m.survivor_id = ANY (person) OR m.absorbed_id = ANY (person);
+    DELETE FROM cdp.merge_blocks b WHERE b.contact_a = ANY (person) OR b.contact_b = ANY (person);
+    UPDATE cdp.contacts c SET merged_into = NULL WHERE c.id = ANY (person);
+    DELETE FROM cdp.contacts c WHERE c.id = ANY (person);
+END
+$$;
+COMMENT ON FUNCTION cdp.forget_contact(bigint) IS
+    'Erase a person everywhere; only salted hashes of their identifiers remain, so resolving them again is refused';
+
+CREATE FUNCTION cdp.cleanup_ghosts(inactive_for interval) RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    ghosts bigint[];
+    ghost bigint;
+BEGIN
+    IF inactive_for IS NULL OR inactive_for < interval '0' THEN
+        RAISE EXCEPTION 'inactive_for must be a non-negative interval'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    SELECT array_agg(c.id ORDER BY c.id) INTO ghosts
+      FROM cdp.contacts c
+     WHERE c.type = 'ghost' AND c.merged_into IS NULL
+       AND coalesce(c.last_seen_at, c.created_at) < now() - inactive_for
+       AND NOT EXISTS (SELECT 1 FROM cdp.contacts t WHERE t.merged_into = c.id)
+       AND NOT EXISTS (SELECT 1 FROM cdp.merges m WHERE c.id IN (m.survivor_id, m.absorbed_id))
+       AND NOT EXISTS (SELECT 1 FROM cdp.merge_blocks b WHERE c.id IN (b.contact_a, b.contact_b));
+    IF ghosts IS NULL THEN
+        RETURN 0;
+    END IF;
+    PERFORM 1 FROM cdp.contacts c WHERE c.id = ANY (ghosts) ORDER BY c.id FOR UPDATE;
+    DELETE FROM cdp.identity_conflicts ic
+     WHERE ic.contact_id = ANY (ghosts) OR ic.other_contact_id = ANY (ghosts);
+    DELETE FROM cdp.identifiers i WHERE i.contact_id = ANY (ghosts);
+    FOREACH ghost IN ARRAY ghosts LOOP
+        PERFORM cdp_internal.model_forget(ghost);
+    END LOOP;
+    DELETE FROM cdp.contacts c WHERE c.id = ANY (ghosts);
+    RETURN cardinality(ghosts);
+END
+$$;
+COMMENT ON FUNCTION cdp.cleanup_ghosts(interval) IS
+    'Delete ghost contacts (no name, not a vendor) not seen for inactive_for, with their identifiers; returns how many';

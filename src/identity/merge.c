@@ -1,0 +1,369 @@
+/*
+ * merge.c
+ *	  Absorbs one contact into another (identifiers, names, tombstones and the
+ *	  model data move; a cdp.merges row keeps the snapshot that undoes it),
+ *	  merge_contacts for administrators, and unmerge.
+ */
+#include "cdp.h"
+#include "identity/identity.h"
+
+#include "catalog/pg_type.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+
+PG_FUNCTION_INFO_V1(cdp_merge_contacts);
+PG_FUNCTION_INFO_V1(cdp_unmerge);
+
+/*
+ * Move the absorbed contact's identifiers; a slug the survivor already uses
+ * is cleared.  Returns [{"id": .., "slug": ..}] with the slugs they had.
+ */
+static cdp_query move_identifiers_query = {
+	"WITH old AS (SELECT id, slug FROM cdp.identifiers WHERE contact_id = $2),"
+	" moved AS ("
+	"  UPDATE cdp.identifiers i SET contact_id = $1,"
+	"         slug = CASE WHEN EXISTS (SELECT 1 FROM cdp.identifiers s"
+	"                                   WHERE s.contact_id = $1 AND s.kind = i.kind"
+	"                                     AND s.slug = i.slug)"
+	"                     THEN NULL ELSE i.slug END"
+	"    FROM old WHERE i.id = old.id RETURNING i.id)"
+	"SELECT coalesce(jsonb_agg(jsonb_build_object('id', old.id, 'slug', old.slug)"
+	"                          ORDER BY old.id), '[]')"
+	"  FROM old JOIN moved USING (id)",
+	2, {INT8OID, INT8OID}
+};
+
+/*
+ * Fill the survivor's missing names from the absorbed contact, re-point the
+ * tombstones that led to the absorbed contact, and make it a tombstone.
+ * Returns what the survivor had and which tombstones were re-pointed.
+ */
+static cdp_query absorb_contact_query = {
+	"WITH before AS (SELECT given_name, family_name, last_seen_at FROM cdp.contacts WHERE id = $1),"
+	" survivor AS ("
+	"  UPDATE cdp.contacts s SET given_name = coalesce(s.given_name, a.given_name),"
+	"         family_name = coalesce(s.family_name, a.family_name),"
+	"         last_seen_at = greatest(s.last_seen_at, a.last_seen_at), updated_at = now()"
+	"    FROM cdp.contacts a WHERE s.id = $1 AND a.id = $2 RETURNING s.id),"
+	" repointed AS ("
+	"  UPDATE cdp.contacts SET merged_into = $1 WHERE merged_into = $2 RETURNING id),"
+	" absorbed AS ("
+	"  UPDATE cdp.contacts SET merged_into = $1, updated_at = now() WHERE id = $2 RETURNING id)"
+	"SELECT jsonb_build_object("
+	"   'survivor', (SELECT to_jsonb(before) FROM before),"
+	"   'repointed', (SELECT coalesce(jsonb_agg(id ORDER BY id), '[]') FROM repointed),"
+	"   'absorbed', (SELECT count(*) FROM absorbed))",
+	2, {INT8OID, INT8OID}
+};
+
+static cdp_query model_merge_query = {
+	"SELECT cdp_internal.model_merge($1, $2)", 2, {INT8OID, INT8OID}
+};
+
+static cdp_query insert_merge_query = {
+	"INSERT INTO cdp.merges (survivor_id, absorbed_id, reason, evidence, source, snapshot)"
+	" VALUES ($1, $2, $3, $4, $5,"
+	"         jsonb_build_object('identifiers', $6, 'contact', $7, 'model', coalesce($8, '{}')))"
+	" RETURNING id",
+	8, {INT8OID, INT8OID, TEXTOID, JSONBOID, TEXTOID, JSONBOID, JSONBOID, JSONBOID}
+};
+
+static Datum
+first_datum(void)
+{
+	bool		isnull;
+	Datum		d;
+
+	if (SPI_processed == 0)
+		elog(ERROR, "statement returned no row");
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	if (isnull)
+		return (Datum) 0;
+	return SPI_datumTransfer(d, false, -1);
+}
+
+/* Caller holds row locks on both contacts; both are live. */
+int64
+cdp_merge_into(int64 survivor, int64 absorbed, const char *reason,
+			   Jsonb *evidence, const char *source)
+{
+	Datum		pair[2] = {Int64GetDatum(survivor), Int64GetDatum(absorbed)};
+	Datum		identifiers;
+	Datum		contact;
+	Datum		model;
+	Datum		args[8];
+	char		nulls[9] = "        ";
+	int64		merge_id;
+
+	cdp_execute(&move_identifiers_query, pair, NULL, false, 1);
+	identifiers = first_datum();
+	cdp_execute(&absorb_contact_query, pair, NULL, false, 1);
+	contact = first_datum();
+	cdp_execute(&model_merge_query, pair, NULL, false, 1);
+	model = first_datum();
+	if (model == (Datum) 0)
+		nulls[7] = 'n';
+
+	args[0] = Int64GetDatum(survivor);
+	args[1] = Int64GetDatum(absorbed);
+	args[2] = CStringGetTextDatum(reason);
+	args[3] = evidence ? JsonbPGetDatum(evidence) : (Datum) 0;
+	args[4] = source ? CStringGetTextDatum(source) : (Datum) 0;
+	args[5] = identifiers;
+	args[6] = contact;
+	args[7] = model;
+	if (evidence == NULL)
+		nulls[3] = 'n';
+	if (source == NULL)
+		nulls[4] = 'n';
+	merge_id = cdp_execute_int8(&insert_merge_query, args, nulls);
+	cdp_refresh_contact_type(survivor);
+	return merge_id;
+}
+
+static cdp_query contact_state_query = {
+	"SELECT id, merged_into FROM cdp.contacts WHERE id = $1",
+	1, {INT8OID}
+};
+
+/* A kind whose limit the merge of $1 and $2 would exceed, with the counts. */
+static cdp_query merge_limit_query = {
+	"SELECT i.kind, k.max_per_contact, count(*)"
+	"  FROM cdp.identifiers i JOIN cdp.identifier_kinds k USING (kind)"
+	" WHERE i.contact_id IN ($1, $2) AND k.max_per_contact IS NOT NULL"
+	" GROUP BY i.kind, k.max_per_contact"
+	" HAVING count(*) > k.max_per_contact"
+	"    AND count(*) > greatest(count(*) FILTER (WHERE i.contact_id = $1),"
+	"                            count(*) FILTER (WHERE i.contact_id = $2))"
+	" ORDER BY i.kind LIMIT 1",
+	2, {INT8OID, INT8OID}
+};
+
+/* Raise unless id is a live contact. */
+static void
+require_live_contact(int64 id, const char *role)
+{
+	Datum		args[1] = {Int64GetDatum(id)};
+	bool		isnull;
+	Datum		merged_into;
+
+	cdp_execute(&contact_state_query, args, NULL, false, 1);
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("contact %lld does not exist", (long long) id)));
+	merged_into = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
+	if (!isnull)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("%s contact %lld is merged into contact %lld", role,
+						(long long) id, (long long) DatumGetInt64(merged_into)),
+				 errhint("Use cdp.current_contact(%lld) to find the live contact.",
+						 (long long) id)));
+}
+
+static int
+compare_int64(const void *a, const void *b)
+{
+	int64		x = *(const int64 *) a;
+	int64		y = *(const int64 *) b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * merge_contacts(target, others[], reason) -> target: an administrator's
+ * merge.  The target survives whatever the creation order; merge blocks and
+ * identifier limits refuse the whole call.
+ */
+Datum
+cdp_merge_contacts(PG_FUNCTION_ARGS)
+{
+	int64		target;
+	ArrayType  *others_array;
+	Datum	   *others;
+	bool	   *nulls;
+	int			nothers;
+	int64	   *lock_ids;
+	char	   *reason;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("target and others must not be null")));
+	target = PG_GETARG_INT64(0);
+	others_array = PG_GETARG_ARRAYTYPE_P(1);
+	reason = PG_ARGISNULL(2) ? "manual" : text_to_cstring(PG_GETARG_TEXT_PP(2));
+	deconstruct_array(others_array, INT8OID, 8, true, TYPALIGN_DOUBLE,
+					  &others, &nulls, &nothers);
+
+	SPI_connect();
+	lock_ids = palloc(sizeof(int64) * (nothers + 1));
+	lock_ids[0] = target;
+	for (int i = 0; i < nothers; i++)
+	{
+		if (nulls[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("others must not contain null")));
+		if (DatumGetInt64(others[i]) == target)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("cannot merge contact %lld into itself", (long long) target)));
+		lock_ids[i + 1] = DatumGetInt64(others[i]);
+	}
+	qsort(lock_ids, nothers + 1, sizeof(int64), compare_int64);
+	cdp_lock_contacts(lock_ids, nothers + 1);
+
+	require_live_contact(target, "target");
+	for (int i = 0; i < nothers; i++)
+	{
+		int64		other = DatumGetInt64(others[i]);
+		Datum		pair[2] = {Int64GetDatum(target), Int64GetDatum(other)};
+
+		require_live_contact(other, "absorbed");
+		if (cdp_merge_blocked(target, other))
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("contacts %lld and %lld must not be merged",
+							(long long) target, (long long) other),
+					 errdetail("The pair is in cdp.merge_blocks."),
+					 errhint("Delete the row from cdp.merge_blocks to allow the merge.")));
+		cdp_execute(&merge_limit_query, pair, NULL, false, 1);
+		if (SPI_processed > 0)
+		{
+			HeapTuple	t = SPI_tuptable->vals[0];
+			TupleDesc	d = SPI_tuptable->tupdesc;
+
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("merging contact %lld into %lld would exceed the limit of identifier kind \"%s\"",
+							(long long) other, (long long) target, SPI_getvalue(t, d, 1)),
+					 errdetail("The merged contact would hold %s values; max_per_contact is %s.",
+							   SPI_getvalue(t, d, 3), SPI_getvalue(t, d, 2))));
+		}
+		cdp_merge_into(target, other, reason, NULL, NULL);
+	}
+	SPI_finish();
+	PG_RETURN_INT64(target);
+}
+
+static cdp_query merge_row_query = {
+	"SELECT survivor_id, absorbed_id, undone_at IS NOT NULL, snapshot"
+	"  FROM cdp.merges WHERE id = $1 FOR UPDATE",
+	1, {INT8OID}
+};
+
+/*
+ * Put back the identifiers that came from the absorbed contact (with their
+ * slugs), the survivor's names as they were, and the re-pointed tombstones.
+ */
+static cdp_query restore_query = {
+	"WITH ids AS ("
+	"  UPDATE cdp.identifiers i SET contact_id = $2, slug = s.slug"
+	"    FROM jsonb_to_recordset($4 -> 'identifiers') AS s(id bigint, slug text)"
+	"   WHERE i.id = s.id AND i.contact_id = $3 RETURNING i.id),"
+	" absorbed AS ("
+	"  UPDATE cdp.contacts SET merged_into = NULL, updated_at = now() WHERE id = $2 RETURNING id),"
+	" tombstones AS ("
+	"  UPDATE cdp.contacts SET merged_into = $2"
+	"   WHERE id IN (SELECT jsonb_array_elements_text($4 -> 'contact' -> 'repointed')::bigint)"
+	"     AND id <> $2 RETURNING id),"
+	" survivor AS ("
+	"  UPDATE cdp.contacts s SET"
+	"         given_name = CASE WHEN b.given_name IS NULL AND s.given_name IS NOT DISTINCT FROM a.given_name"
+	"                           THEN NULL ELSE s.given_name END,"
+	"         family_name = CASE WHEN b.family_name IS NULL AND s.family_name IS NOT DISTINCT FROM a.family_name"
+	"                            THEN NULL ELSE s.family_name END,"
+	"         updated_at = now()"
+	"    FROM cdp.contacts a,"
+	"         jsonb_to_record($4 -> 'contact' -> 'survivor') AS b(given_name text, family_name text)"
+	"   WHERE s.id = $1 AND a.id = $2 RETURNING s.id)"
+	"SELECT (SELECT count(*) FROM ids) + (SELECT count(*) FROM absorbed)"
+	"     + (SELECT count(*) FROM tombstones) + (SELECT count(*) FROM survivor)",
+	4, {INT8OID, INT8OID, INT8OID, JSONBOID}
+};
+
+static cdp_query model_unmerge_query = {
+	"SELECT cdp_internal.model_unmerge($1, $2, $3 -> 'model')",
+	3, {INT8OID, INT8OID, JSONBOID}
+};
+
+static cdp_query finish_unmerge_query = {
+	"WITH done AS (UPDATE cdp.merges SET undone_at = now() WHERE id = $1 RETURNING id)"
+	"INSERT INTO cdp.merge_blocks (contact_a, contact_b, reason)"
+	" VALUES (least($2, $3), greatest($2, $3), 'unmerge of merge ' || $1)"
+	" ON CONFLICT (contact_a, contact_b) DO NOTHING",
+	3, {INT8OID, INT8OID, INT8OID}
+};
+
+/*
+ * unmerge(merge_id) -> the restored contact.  What came from the absorbed
+ * contact goes back to it, even when the survivor has since been merged on
+ * (it is taken from the survivor's live contact); the pair is then blocked.
+ */
+Datum
+cdp_unmerge(PG_FUNCTION_ARGS)
+{
+	int64		merge_id;
+	int64		survivor;
+	int64		absorbed;
+	int64		live;
+	int64		lock_ids[2];
+	bool		isnull;
+	Datum		snapshot;
+	Datum		args[4];
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("merge id must not be null")));
+	merge_id = PG_GETARG_INT64(0);
+
+	SPI_connect();
+	args[0] = Int64GetDatum(merge_id);
+	cdp_execute(&merge_row_query, args, NULL, false, 1);
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("merge %lld does not exist", (long long) merge_id)));
+	survivor = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	absorbed = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	if (DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull)))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("merge %lld is already undone", (long long) merge_id)));
+	snapshot = SPI_datumTransfer(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4, &isnull),
+								 false, -1);
+
+	live = cdp_current_contact(survivor);
+	if (live == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the survivor of merge %lld no longer exists", (long long) merge_id)));
+	lock_ids[0] = Min(live, absorbed);
+	lock_ids[1] = Max(live, absorbed);
+	cdp_lock_contacts(lock_ids, 2);
+
+	args[0] = Int64GetDatum(survivor);
+	args[1] = Int64GetDatum(absorbed);
+	args[2] = Int64GetDatum(live);
+	args[3] = snapshot;
+	cdp_execute(&restore_query, args, NULL, false, 1);
+
+	args[0] = Int64GetDatum(live);
+	args[1] = Int64GetDatum(absorbed);
+	args[2] = snapshot;
+	cdp_execute(&model_unmerge_query, args, NULL, false, 1);
+
+	args[0] = Int64GetDatum(merge_id);
+	args[1] = Int64GetDatum(survivor);
+	args[2] = Int64GetDatum(absorbed);
+	cdp_execute(&finish_unmerge_query, args, NULL, false, 0);
+
+	cdp_refresh_contact_type(live);
+	cdp_refresh_contact_type(absorbed);
+	SPI_finish();
+	PG_RETURN_INT64(absorbed);
+}

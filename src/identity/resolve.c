@@ -1,0 +1,660 @@
+/*
+ * resolve.c
+ *	  cdp.resolve(identifiers, source, region): find the contact a record
+ *	  belongs to, creating, attaching or merging under the merge rules of
+ *	  DESIGN §5, inside the caller's transaction.
+ */
+#include "cdp.h"
+#include "identity/identity.h"
+
+#include "catalog/pg_type.h"
+#include "common/hashfn.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/fmgrprotos.h"
+
+PG_FUNCTION_INFO_V1(cdp_resolve);
+
+/* First key of the two-key advisory locks cdp takes on identifier values. */
+#define CDP_IDENTIFIER_LOCK_CLASS 0x43445031	/* "CDP1" */
+
+/* A contact the record matched, with the strongest identifier that matched it. */
+typedef struct matched_contact
+{
+	int64		id;
+	TimestampTz created_at;
+	cdp_item   *link;			/* strongest matching item */
+	bool		accepted;
+} matched_contact;
+
+static cdp_query suppressed_query = {
+	"SELECT u.kind, u.value FROM cdp.suppressions s,"
+	"       unnest($1::text[], $2::text[]) AS u(kind, value)"
+	" WHERE s.kind = u.kind"
+	"   AND s.value_hash = cdp_internal.identifier_hash(u.kind, u.value) LIMIT 1",
+	2, {TEXTARRAYOID, TEXTARRAYOID}
+};
+
+static cdp_query any_suppression_query = {
+	"SELECT EXISTS (SELECT 1 FROM cdp.suppressions)", 0
+};
+
+static cdp_query lookup_query = {
+	"SELECT u.n, i.id, i.contact_id"
+	"  FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS u(kind, value, n)"
+	"  JOIN cdp.identifiers i ON i.kind = u.kind AND i.value = u.value",
+	2, {TEXTARRAYOID, TEXTARRAYOID}
+};
+
+static cdp_query lock_contacts_query = {
+	"SELECT id, created_at FROM cdp.contacts"
+	" WHERE id = ANY($1) AND merged_into IS NULL ORDER BY id FOR UPDATE",
+	1, {INT8ARRAYOID}
+};
+
+static cdp_query blocks_query = {
+	"SELECT contact_a, contact_b FROM cdp.merge_blocks"
+	" WHERE contact_a = ANY($1) AND contact_b = ANY($1)",
+	1, {INT8ARRAYOID}
+};
+
+static cdp_query kind_counts_query = {
+	"SELECT contact_id, kind, count(*) FROM cdp.identifiers"
+	" WHERE contact_id = ANY($1) AND kind = ANY($2) GROUP BY contact_id, kind",
+	2, {INT8ARRAYOID, TEXTARRAYOID}
+};
+
+static cdp_query new_contact_query = {
+	"INSERT INTO cdp.contacts (last_seen_at) VALUES (now()) RETURNING id", 0
+};
+
+static cdp_query insert_identifier_query = {
+	"INSERT INTO cdp.identifiers (contact_id, kind, value, raw_value, slug, source,"
+	"       is_validated, validation_method, validated_at, outreach)"
+	" SELECT $1, $2, $3, $4,"
+	"        CASE WHEN EXISTS (SELECT 1 FROM cdp.identifiers s WHERE s.contact_id = $1"
+	"                            AND s.kind = $2 AND s.slug = coalesce($5, 'main'))"
+	"             THEN NULL ELSE coalesce($5, 'main') END,"
+	"        $6, $7, CASE WHEN $7 THEN $8 END,"
+	"        CASE WHEN $7 THEN coalesce($9, now()) END, coalesce($10, false)",
+	10, {INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, BOOLOID, TEXTOID,
+	TIMESTAMPTZOID, BOOLOID}
+};
+
+/* Seen again: refresh last_seen_at; a validation is added, never taken away. */
+static cdp_query touch_identifier_query = {
+	"UPDATE cdp.identifiers SET last_seen_at = now(),"
+	"       validation_method = CASE WHEN $2 AND NOT is_validated THEN $3 ELSE validation_method END,"
+	"       validated_at = CASE WHEN $2 AND NOT is_validated THEN coalesce($4, now()) ELSE validated_at END,"
+	"       is_validated = is_validated OR $2,"
+	"       outreach = coalesce($5, outreach)"
+	" WHERE id = $1",
+	5, {INT8OID, BOOLOID, TEXTOID, TIMESTAMPTZOID, BOOLOID}
+};
+
+static cdp_query touch_contact_query = {
+	"UPDATE cdp.contacts SET last_seen_at = now() WHERE id = $1",
+	1, {INT8OID}
+};
+
+static Datum
+int8_array(int64 *ids, int n)
+{
+	Datum	   *elems = palloc(sizeof(Datum) * Max(n, 1));
+
+	for (int i = 0; i < n; i++)
+		elems[i] = Int64GetDatum(ids[i]);
+	return PointerGetDatum(construct_array(elems, n, INT8OID, 8, true, TYPALIGN_DOUBLE));
+}
+
+static int
+compare_uint32(const void *a, const void *b)
+{
+	uint32		x = *(const uint32 *) a;
+	uint32		y = *(const uint32 *) b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * Serialise resolutions that share an identifier value: advisory locks on
+ * hashes of (kind, value), taken in ascending order so that two records
+ * never wait for each other in a cycle.
+ */
+static void
+lock_identifier_values(cdp_item *items, int n)
+{
+	uint32	   *keys = palloc(sizeof(uint32) * n);
+
+	for (int i = 0; i < n; i++)
+	{
+		uint32		h = hash_bytes((const unsigned char *) items[i].kind->kind,
+								   strlen(items[i].kind->kind));
+
+		keys[i] = hash_combine(h, hash_bytes((const unsigned char *) items[i].value,
+											 strlen(items[i].value)));
+	}
+	qsort(keys, n, sizeof(uint32), compare_uint32);
+	for (int i = 0; i < n; i++)
+	{
+		if (i > 0 && keys[i] == keys[i - 1])
+			continue;
+		DirectFunctionCall2(pg_advisory_xact_lock_int4,
+							Int32GetDatum(CDP_IDENTIFIER_LOCK_CLASS),
+							Int32GetDatum((int32) keys[i]));
+	}
+}
+
+static void
+item_arrays(cdp_item *items, int n, Datum *kinds, Datum *values)
+{
+	char	  **k = palloc(sizeof(char *) * n);
+	char	  **v = palloc(sizeof(char *) * n);
+
+	for (int i = 0; i < n; i++)
+	{
+		k[i] = items[i].kind->kind;
+		v[i] = items[i].value;
+	}
+	*kinds = cdp_text_array(k, n);
+	*values = cdp_text_array(v, n);
+}
+
+/* A forgotten person's identifiers are refused (42501). */
+static void
+refuse_suppressed(cdp_item *items, int n)
+{
+	Datum		args[2];
+	bool		isnull;
+
+	cdp_execute(&any_suppression_query, NULL, NULL, false, 1);
+	if (!DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)))
+		return;
+	item_arrays(items, n, &args[0], &args[1]);
+	cdp_execute(&suppressed_query, args, NULL, false, 1);
+	if (SPI_processed > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("identifier %s \"%s\" belongs to a forgotten person",
+						SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1),
+						SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2)),
+				 errdetail("cdp.forget_contact() erased this person; their identifiers may not be collected again.")));
+}
+
+/* Fill existing_id and owner of every item from cdp.identifiers. */
+static void
+lookup_items(cdp_item *items, int n)
+{
+	Datum		args[2];
+
+	for (int i = 0; i < n; i++)
+		items[i].existing_id = items[i].owner = 0;
+	item_arrays(items, n, &args[0], &args[1]);
+	cdp_execute(&lookup_query, args, NULL, false, 0);
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		HeapTuple	t = SPI_tuptable->vals[r];
+		bool		isnull;
+		int64		pos = DatumGetInt64(SPI_getbinval(t, SPI_tuptable->tupdesc, 1, &isnull));
+		cdp_item   *item = &items[pos - 1];
+
+		item->existing_id = DatumGetInt64(SPI_getbinval(t, SPI_tuptable->tupdesc, 2, &isnull));
+		item->owner = DatumGetInt64(SPI_getbinval(t, SPI_tuptable->tupdesc, 3, &isnull));
+	}
+}
+
+/* Items that may link the record to a contact. */
+static bool
+links(const cdp_item *item)
+{
+	return item->kind->matchable && !item->blocked && item->refused_by == NULL;
+}
+
+/* Stronger first: lower priority number, then earlier in the input. */
+static bool
+stronger(const cdp_item *a, const cdp_item *b)
+{
+	if (a->kind->priority != b->kind->priority)
+		return a->kind->priority < b->kind->priority;
+	return a->position < b->position;
+}
+
+/*
+ * Lock the contacts the record's identifiers belong to and return them.
+ * Looks up again after locking: a concurrent merge may have moved an
+ * identifier meanwhile, and then the new owners are locked too.
+ */
+static matched_contact *
+lock_matched_contacts(cdp_item *items, int n, int *nmatched)
+{
+	matched_contact *matched = palloc(sizeof(matched_contact) * n);
+	int			count = 0;
+
+	for (int attempt = 0;; attempt++)
+	{
+		int64	   *ids = palloc(sizeof(int64) * n);
+		int			nids = 0;
+		bool		stable = true;
+		Datum		args[1];
+
+		lookup_items(items, n);
+		for (int i = 0; i < n; i++)
+		{
+			bool		known = false;
+
+			if (!links(&items[i]) || items[i].owner == 0)
+				continue;
+			for (int m = 0; m < count; m++)
+				if (matched[m].id == items[i].owner)
+					known = true;
+			for (int m = 0; m < nids; m++)
+				if (ids[m] == items[i].owner)
+					known = true;
+			if (!known)
+			{
+				ids[nids++] = items[i].owner;
+				stable = false;
+			}
+		}
+		if (stable)
+			break;
+		if (attempt > 100)
+			elog(ERROR, "identifiers kept moving while resolving");
+
+		args[0] = int8_array(ids, nids);
+		cdp_execute(&lock_contacts_query, args, NULL, false, 0);
+		for (uint64 r = 0; r < SPI_processed; r++)
+		{
+			bool		isnull;
+			HeapTuple	t = SPI_tuptable->vals[r];
+
+			matched[count].id = DatumGetInt64(SPI_getbinval(t, SPI_tuptable->tupdesc, 1, &isnull));
+			matched[count].created_at = DatumGetTimestampTz(SPI_getbinval(t, SPI_tuptable->tupdesc, 2, &isnull));
+			matched[count].link = NULL;
+			matched[count].accepted = true;
+			count++;
+		}
+	}
+
+	for (int i = 0; i < n; i++)
+	{
+		if (!links(&items[i]) || items[i].owner == 0)
+			continue;
+		for (int m = 0; m < count; m++)
+			if (matched[m].id == items[i].owner &&
+				(matched[m].link == NULL || stronger(&items[i], matched[m].link)))
+				matched[m].link = &items[i];
+	}
+	/* contacts locked in an earlier round whose identifiers left are dropped */
+	{
+		int			kept = 0;
+
+		for (int m = 0; m < count; m++)
+			if (matched[m].link != NULL)
+				matched[kept++] = matched[m];
+		count = kept;
+	}
+	*nmatched = count;
+	return matched;
+}
+
+/* Order matched contacts by their strongest link, ties by creation. */
+static int
+compare_matched(const void *a, const void *b)
+{
+	const matched_contact *x = a;
+	const matched_contact *y = b;
+
+	if (x->link != y->link)
+	{
+		if (stronger(x->link, y->link))
+			return -1;
+		if (stronger(y->link, x->link))
+			return 1;
+	}
+	if (x->created_at != y->created_at)
+		return x->created_at < y->created_at ? -1 : 1;
+	return (x->id > y->id) - (x->id < y->id);
+}
+
+/* Refuse the link of every item leading to contact id. */
+static void
+refuse_links_to(cdp_item *items, int n, int64 id, const char *rule)
+{
+	for (int i = 0; i < n; i++)
+		if (links(&items[i]) && items[i].owner == id)
+			items[i].refused_by = rule;
+}
+
+/*
+ * Merge blocks: walking the contacts strongest link first, a contact blocked
+ * against one already accepted is left out; its linking identifiers stay
+ * where they are and become merge_block conflicts.
+ */
+static void
+apply_merge_blocks(cdp_item *items, int n, matched_contact *matched, int nmatched)
+{
+	int64	   *ids;
+	int64	   *pairs;
+	int			npairs;
+	Datum		args[1];
+
+	if (nmatched < 2)
+		return;
+	ids = palloc(sizeof(int64) * nmatched);
+	for (int m = 0; m < nmatched; m++)
+		ids[m] = matched[m].id;
+	args[0] = int8_array(ids, nmatched);
+	cdp_execute(&blocks_query, args, NULL, false, 0);
+	npairs = SPI_processed;
+	if (npairs == 0)
+		return;
+	pairs = palloc(sizeof(int64) * 2 * npairs);
+	for (int p = 0; p < npairs; p++)
+	{
+		bool		isnull;
+
+		pairs[2 * p] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[p], SPI_tuptable->tupdesc, 1, &isnull));
+		pairs[2 * p + 1] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[p], SPI_tuptable->tupdesc, 2, &isnull));
+	}
+	for (int m = 1; m < nmatched; m++)
+	{
+		for (int a = 0; a < m && matched[m].accepted; a++)
+		{
+			if (!matched[a].accepted)
+				continue;
+			for (int p = 0; p < npairs; p++)
+			{
+				int64		lo = Min(matched[a].id, matched[m].id);
+				int64		hi = Max(matched[a].id, matched[m].id);
+
+				if (pairs[2 * p] == lo && pairs[2 * p + 1] == hi)
+				{
+					matched[m].accepted = false;
+					break;
+				}
+			}
+		}
+		if (!matched[m].accepted)
+			refuse_links_to(items, n, matched[m].id, "merge_block");
+	}
+}
+
+/*
+ * max_per_contact (Segment's rule): while the contacts the record links,
+ * merged, plus its new identifiers would hold more values of a limited kind
+ * than allowed, drop the record's weakest remaining identifier.
+ */
+static void
+apply_limits(cdp_item *items, int n, matched_contact *matched, int nmatched)
+{
+	char	  **limited = palloc(sizeof(char *) * n);
+	int			nlimited = 0;
+	int64	   *ids = palloc(sizeof(int64) * Max(nmatched, 1));
+	int			nids = 0;
+	int64	   *count_contact;
+	char	  **count_kind;
+	int64	   *count_n;
+	int			ncounts = 0;
+	Datum		args[2];
+
+	for (int i = 0; i < n; i++)
+	{
+		bool		seen = false;
+
+		if (items[i].kind->max_per_contact == 0)
+			continue;
+		for (int l = 0; l < nlimited; l++)
+			if (strcmp(limited[l], items[i].kind->kind) == 0)
+				seen = true;
+		if (!seen)
+			limited[nlimited++] = items[i].kind->kind;
+	}
+	if (nlimited == 0)
+		return;
+
+	for (int m = 0; m < nmatched; m++)
+		if (matched[m].accepted)
+			ids[nids++] = matched[m].id;
+	args[0] = int8_array(ids, nids);
+	args[1] = cdp_text_array(limited, nlimited);
+	cdp_execute(&kind_counts_query, args, NULL, false, 0);
+	count_contact = palloc(sizeof(int64) * Max(SPI_processed, 1));
+	count_kind = palloc(sizeof(char *) * Max(SPI_processed, 1));
+	count_n = palloc(sizeof(int64) * Max(SPI_processed, 1));
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		bool		isnull;
+		HeapTuple	t = SPI_tuptable->vals[r];
+
+		count_contact[ncounts] = DatumGetInt64(SPI_getbinval(t, SPI_tuptable->tupdesc, 1, &isnull));
+		count_kind[ncounts] = SPI_getvalue(t, SPI_tuptable->tupdesc, 2);
+		count_n[ncounts] = DatumGetInt64(SPI_getbinval(t, SPI_tuptable->tupdesc, 3, &isnull));
+		ncounts++;
+	}
+
+	for (;;)
+	{
+		bool		violated = false;
+		cdp_item   *weakest = NULL;
+
+		for (int l = 0; l < nlimited && !violated; l++)
+		{
+			int64		total = 0;
+			int64		largest = 0;
+			int			limit = 0;
+
+			/* contacts still linked after earlier drops */
+			for (int c = 0; c < ncounts; c++)
+			{
+				bool		linked = false;
+
+				if (strcmp(count_kind[c], limited[l]) != 0)
+					continue;
+				for (int i = 0; i < n; i++)
+					if (links(&items[i]) && items[i].owner == count_contact[c])
+						linked = true;
+				if (!linked)
+					continue;
+				total += count_n[c];
+				largest = Max(largest, count_n[c]);
+			}
+			for (int i = 0; i < n; i++)
+			{
+				if (strcmp(items[i].kind->kind, limited[l]) != 0)
+					continue;
+				limit = items[i].kind->max_per_contact;
+				if (!items[i].refused_by && !items[i].blocked && items[i].owner == 0)
+					total++;
+			}
+			violated = total > limit && total > largest;
+		}
+		if (!violated)
+			break;
+
+		for (int i = 0; i < n; i++)
+			if (!items[i].refused_by && !items[i].blocked &&
+				(weakest == NULL || stronger(weakest, &items[i])))
+				weakest = &items[i];
+		if (weakest == NULL)
+			break;
+		weakest->refused_by = "limit";
+	}
+}
+
+static void
+attach_item(cdp_item *item, int64 contact, const char *source)
+{
+	Datum		args[10];
+	char		nulls[11] = "          ";
+
+	args[0] = Int64GetDatum(contact);
+	args[1] = CStringGetTextDatum(item->kind->kind);
+	args[2] = CStringGetTextDatum(item->value);
+	args[3] = CStringGetTextDatum(item->raw_value);
+	args[4] = item->slug ? CStringGetTextDatum(item->slug) : (Datum) 0;
+	args[5] = source ? CStringGetTextDatum(source) : (Datum) 0;
+	args[6] = BoolGetDatum(item->validated);
+	args[7] = item->validation_method ? CStringGetTextDatum(item->validation_method) : (Datum) 0;
+	args[8] = TimestampTzGetDatum(item->validated_at);
+	args[9] = BoolGetDatum(item->outreach == 1);
+	if (!item->slug)
+		nulls[4] = 'n';
+	if (!source)
+		nulls[5] = 'n';
+	if (!item->validation_method)
+		nulls[7] = 'n';
+	if (!item->has_validated_at)
+		nulls[8] = 'n';
+	if (item->outreach < 0)
+		nulls[9] = 'n';
+	cdp_execute(&insert_identifier_query, args, nulls, false, 0);
+}
+
+static void
+touch_item(cdp_item *item)
+{
+	Datum		args[5];
+	char		nulls[6] = "     ";
+
+	args[0] = Int64GetDatum(item->existing_id);
+	args[1] = BoolGetDatum(item->validated);
+	args[2] = item->validation_method ? CStringGetTextDatum(item->validation_method) : (Datum) 0;
+	args[3] = TimestampTzGetDatum(item->validated_at);
+	args[4] = BoolGetDatum(item->outreach == 1);
+	if (!item->validation_method)
+		nulls[2] = 'n';
+	if (!item->has_validated_at)
+		nulls[3] = 'n';
+	if (item->outreach < 0)
+		nulls[4] = 'n';
+	cdp_execute(&touch_identifier_query, args, nulls, false, 0);
+}
+
+static Jsonb *
+evidence_of(const cdp_item *item)
+{
+	JsonbParseState *state = NULL;
+	JsonbValue	k;
+	JsonbValue	v;
+
+	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+	k.type = jbvString;
+	k.val.string.val = "kind";
+	k.val.string.len = 4;
+	pushJsonbValue(&state, WJB_KEY, &k);
+	v.type = jbvString;
+	v.val.string.val = item->kind->kind;
+	v.val.string.len = strlen(item->kind->kind);
+	pushJsonbValue(&state, WJB_VALUE, &v);
+	k.val.string.val = "value";
+	k.val.string.len = 5;
+	pushJsonbValue(&state, WJB_KEY, &k);
+	v.val.string.val = item->value;
+	v.val.string.len = strlen(item->value);
+	pushJsonbValue(&state, WJB_VALUE, &v);
+	return JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, NULL));
+}
+
+static int64
+resolve_items(cdp_item *items, int n, const char *source)
+{
+	matched_contact *matched;
+	int			nmatched;
+	int64		contact = 0;
+	Datum		args[1];
+
+	for (int i = 0; i < n; i++)
+		items[i].blocked = cdp_value_blocked(items[i].kind, items[i].value);
+
+	matched = lock_matched_contacts(items, n, &nmatched);
+	if (nmatched > 1)
+		qsort(matched, nmatched, sizeof(matched_contact), compare_matched);
+	apply_merge_blocks(items, n, matched, nmatched);
+	apply_limits(items, n, matched, nmatched);
+
+	/* the survivor is the earliest-created contact still linked */
+	{
+		int			best = -1;
+
+		for (int m = 0; m < nmatched; m++)
+		{
+			matched[m].accepted = false;
+			for (int i = 0; i < n; i++)
+				if (links(&items[i]) && items[i].owner == matched[m].id)
+					matched[m].accepted = true;
+			if (matched[m].accepted &&
+				(best < 0 || matched[m].created_at < matched[best].created_at ||
+				 (matched[m].created_at == matched[best].created_at &&
+				  matched[m].id < matched[best].id)))
+				best = m;
+		}
+		if (best >= 0)
+			contact = matched[best].id;
+	}
+
+	if (contact == 0)
+		contact = cdp_execute_int8(&new_contact_query, NULL, NULL);
+	else
+	{
+		for (int m = 0; m < nmatched; m++)
+			if (matched[m].accepted && matched[m].id != contact)
+				cdp_merge_into(contact, matched[m].id, "resolve",
+							   evidence_of(matched[m].link), source);
+	}
+
+	for (int i = 0; i < n; i++)
+	{
+		cdp_item   *item = &items[i];
+
+		if (item->blocked)
+			cdp_record_conflict("blocked", item->kind->kind, item->value,
+								item->owner, contact, source);
+		else if (item->refused_by != NULL)
+			cdp_record_conflict(item->refused_by, item->kind->kind, item->value,
+								item->owner, contact, source);
+		else if (item->existing_id != 0)
+		{
+			/* identifiers of merged contacts are on the survivor now */
+			if (item->kind->matchable)
+				touch_item(item);
+		}
+		else
+			attach_item(item, contact, source);
+	}
+
+	args[0] = Int64GetDatum(contact);
+	cdp_execute(&touch_contact_query, args, NULL, false, 0);
+	cdp_refresh_contact_type(contact);
+	return contact;
+}
+
+/* resolve(identifiers jsonb, source text, region text) -> contact id */
+Datum
+cdp_resolve(PG_FUNCTION_ARGS)
+{
+	Jsonb	   *input;
+	char	   *source;
+	char	   *region;
+	cdp_kinds  *kinds;
+	cdp_item   *items;
+	int			nitems;
+	int64		contact;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("identifiers must not be null")));
+	input = PG_GETARG_JSONB_P(0);
+	source = PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1));
+	region = PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2));
+
+	SPI_connect();
+	kinds = cdp_load_kinds();
+	items = cdp_parse_identifiers(input, kinds, region, &nitems);
+	refuse_suppressed(items, nitems);
+	lock_identifier_values(items, nitems);
+	contact = resolve_items(items, nitems, source);
+	SPI_finish();
+	PG_RETURN_INT64(contact);
+}

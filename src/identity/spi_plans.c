@@ -1,0 +1,65 @@
+/*
+ * spi_plans.c
+ *	  Statements of identity resolution run through SPI with plans prepared
+ *	  once per backend and kept; the plan cache replans them after DDL.
+ */
+#include "identity/identity.h"
+
+#include "catalog/pg_type.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+
+int
+cdp_execute(cdp_query *query, Datum *values, const char *nulls,
+			bool read_only, long count)
+{
+	int			rc;
+
+	if (query->plan == NULL)
+	{
+		SPIPlanPtr	plan = SPI_prepare(query->sql, query->nargs, query->argtypes);
+
+		if (plan == NULL)
+			elog(ERROR, "SPI_prepare failed for \"%s\": %s",
+				 query->sql, SPI_result_code_string(SPI_result));
+		if (SPI_keepplan(plan) != 0)
+			elog(ERROR, "SPI_keepplan failed");
+		query->plan = plan;
+	}
+	rc = SPI_execute_plan(query->plan, values, nulls, read_only, count);
+	if (rc < 0)
+		elog(ERROR, "SPI_execute_plan failed for \"%s\": %s",
+			 query->sql, SPI_result_code_string(rc));
+	return rc;
+}
+
+/* First column of the first row as int8; 0 when there is no row or it is NULL. */
+int64
+cdp_execute_int8(cdp_query *query, Datum *values, const char *nulls)
+{
+	bool		isnull;
+	Datum		d;
+
+	cdp_execute(query, values, nulls, false, 1);
+	if (SPI_processed == 0)
+		return 0;
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	return isnull ? 0 : DatumGetInt64(d);
+}
+
+Datum
+cdp_text_array(char **values, int n)
+{
+	Datum	   *elems = palloc(sizeof(Datum) * Max(n, 1));
+	bool	   *nulls = palloc(sizeof(bool) * Max(n, 1));
+	int			dims[1] = {n};
+	int			lbs[1] = {1};
+
+	for (int i = 0; i < n; i++)
+	{
+		nulls[i] = (values[i] == NULL);
+		elems[i] = nulls[i] ? (Datum) 0 : CStringGetTextDatum(values[i]);
+	}
+	return PointerGetDatum(construct_md_array(elems, nulls, 1, dims, lbs,
+											  TEXTOID, -1, false, TYPALIGN_INT));
+}
