@@ -107,6 +107,9 @@ AS $$
 DECLARE
     merged bigint;
 BEGIN
+    IF id IS NULL THEN
+        RAISE EXCEPTION 'contact id must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
     SELECT c.merged_into INTO merged FROM cdp.contacts c WHERE c.id = update_contact.id FOR UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'contact % does not exist', id USING ERRCODE = 'undefined_object';
@@ -137,6 +140,9 @@ DECLARE
     person bigint[];
     member bigint;
 BEGIN
+    IF id IS NULL THEN
+        RAISE EXCEPTION 'contact id must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
     IF live IS NULL THEN
         RAISE EXCEPTION 'contact % does not exist', id USING ERRCODE = 'undefined_object';
     END IF;

@@ -221,7 +221,14 @@ cdp_merge_contacts(PG_FUNCTION_ARGS)
 	{
 		int64		other = DatumGetInt64(others[i]);
 		Datum		pair[2] = {Int64GetDatum(target), Int64GetDatum(other)};
+		bool		repeated = false;
 
+		/* a contact named twice in others is merged once */
+		for (int j = 0; j < i; j++)
+			if (DatumGetInt64(others[j]) == other)
+				repeated = true;
+		if (repeated)
+			continue;
 		require_live_contact(other, "absorbed");
 		if (cdp_merge_blocked(target, other))
 			ereport(ERROR,
@@ -257,7 +264,8 @@ static cdp_query merge_row_query = {
 
 /*
  * Put back the identifiers that came from the absorbed contact (with their
- * slugs), the survivor's names as they were, and the re-pointed tombstones.
+ * slugs), the survivor's names as they were, and the re-pointed tombstones
+ * that still lead to the live contact (one unmerged since stays live).
  */
 static cdp_query restore_query = {
 	"WITH ids AS ("
@@ -269,7 +277,7 @@ static cdp_query restore_query = {
 	" tombstones AS ("
 	"  UPDATE cdp.contacts SET merged_into = $2"
 	"   WHERE id IN (SELECT jsonb_array_elements_text($4 -> 'contact' -> 'repointed')::bigint)"
-	"     AND id <> $2 RETURNING id),"
+	"     AND id <> $2 AND merged_into = $3 RETURNING id),"
 	" survivor AS ("
 	"  UPDATE cdp.contacts s SET"
 	"         given_name = CASE WHEN b.given_name IS NULL AND s.given_name IS NOT DISTINCT FROM a.given_name"

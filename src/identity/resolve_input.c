@@ -130,6 +130,11 @@ parse_item_object(JsonbContainer *obj, const cdp_kinds *kinds, cdp_item *item)
 	{
 		if (f->type == jbvString)
 		{
+			if (f->val.string.len == 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("\"validated\" must not be an empty string"),
+						 errhint("Give the validation method, for example \"otp\", or true.")));
 			item->validated = true;
 			item->validation_method = jsonb_string(f);
 		}
@@ -289,6 +294,8 @@ cdp_parse_identifiers(Jsonb *input, const cdp_kinds *kinds,
 				{
 					items[j].validated = true;
 					items[j].validation_method = items[i].validation_method;
+					items[j].has_validated_at = items[i].has_validated_at;
+					items[j].validated_at = items[i].validated_at;
 				}
 				continue;
 			}
