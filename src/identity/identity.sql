@@ -13,11 +13,13 @@ REVOKE ALL ON cdp_internal.secrets FROM PUBLIC;
 SELECT pg_catalog.pg_extension_config_dump('cdp_internal.secrets', '');
 
 CREATE FUNCTION cdp_internal.identifier_hash(kind text, value text) RETURNS bytea
-LANGUAGE sql STABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT sha256(s.salt || convert_to(kind || chr(1) || value, 'UTF8'))
-      FROM cdp_internal.secrets s
+BEGIN
+    RETURN (SELECT sha256(s.salt || convert_to(kind || chr(1) || value, 'UTF8'))
+              FROM cdp_internal.secrets s);
+END
 $$;
 
 CREATE FUNCTION cdp_internal.ensure_salt() RETURNS void
@@ -30,10 +32,13 @@ AS $$
     ON CONFLICT (singleton) DO NOTHING
 $$;
 
+-- PL/pgSQL rather than SQL: resolve calls it once per record, and PL/pgSQL
+-- keeps the statement's plan where a SQL function would parse it every call.
 CREATE FUNCTION cdp_internal.refresh_contact_type(contact bigint) RETURNS void
-LANGUAGE sql
+LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
+BEGIN
     UPDATE cdp.contacts c
        SET type = t.type, updated_at = now()
       FROM (SELECT CASE
@@ -48,7 +53,8 @@ AS $$
                      ELSE 'ghost'
                    END AS type
               FROM cdp.contacts c2 WHERE c2.id = contact) t
-     WHERE c.id = contact AND c.type IS DISTINCT FROM t.type
+     WHERE c.id = contact AND c.type IS DISTINCT FROM t.type;
+END
 $$;
 
 CREATE FUNCTION cdp.resolve(identifiers jsonb, source text DEFAULT NULL, region text DEFAULT NULL)

@@ -18,6 +18,14 @@ PG_FUNCTION_INFO_V1(cdp_resolve);
 /* First key of the two-key advisory locks cdp takes on identifier values. */
 #define CDP_IDENTIFIER_LOCK_CLASS 0x43445031	/* "CDP1" */
 
+/*
+ * Identifier values are locked by bucket, not one by one: a transaction that
+ * resolves a million records then holds at most this many locks instead of
+ * exhausting the lock table.  Unrelated records share a bucket rarely, and
+ * then only wait for each other's commit.
+ */
+#define CDP_IDENTIFIER_LOCK_BUCKETS 1024
+
 /* A contact the record matched, with the strongest identifier that matched it. */
 typedef struct matched_contact
 {
@@ -28,22 +36,19 @@ typedef struct matched_contact
 } matched_contact;
 
 static cdp_query suppressed_query = {
-	"SELECT u.kind, u.value FROM cdp.suppressions s,"
-	"       unnest($1::text[], $2::text[]) AS u(kind, value)"
-	" WHERE s.kind = u.kind"
-	"   AND s.value_hash = cdp_internal.identifier_hash(u.kind, u.value) LIMIT 1",
-	2, {TEXTARRAYOID, TEXTARRAYOID}
+	"SELECT 1 FROM cdp.suppressions"
+	" WHERE kind = $1 AND value_hash = cdp_internal.identifier_hash($1, $2)",
+	2, {TEXTOID, TEXTOID}
 };
 
 static cdp_query any_suppression_query = {
 	"SELECT EXISTS (SELECT 1 FROM cdp.suppressions)", 0
 };
 
+/* One index probe per identifier: a join against unnest() may be planned as a scan. */
 static cdp_query lookup_query = {
-	"SELECT u.n, i.id, i.contact_id"
-	"  FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS u(kind, value, n)"
-	"  JOIN cdp.identifiers i ON i.kind = u.kind AND i.value = u.value",
-	2, {TEXTARRAYOID, TEXTARRAYOID}
+	"SELECT id, contact_id FROM cdp.identifiers WHERE kind = $1 AND value = $2",
+	2, {TEXTOID, TEXTOID}
 };
 
 static cdp_query lock_contacts_query = {
@@ -92,8 +97,11 @@ static cdp_query touch_identifier_query = {
 	5, {INT8OID, BOOLOID, TEXTOID, TIMESTAMPTZOID, BOOLOID}
 };
 
+/* Returns whether the type can be other than ghost (a vendor, or named). */
 static cdp_query touch_contact_query = {
-	"UPDATE cdp.contacts SET last_seen_at = now() WHERE id = $1",
+	"UPDATE cdp.contacts SET last_seen_at = now() WHERE id = $1"
+	" RETURNING is_vendor OR coalesce(given_name, '') <> '' OR coalesce(family_name, '') <> ''"
+	"        OR type <> 'ghost'",
 	1, {INT8OID}
 };
 
@@ -118,8 +126,8 @@ compare_uint32(const void *a, const void *b)
 
 /*
  * Serialise resolutions that share an identifier value: advisory locks on
- * hashes of (kind, value), taken in ascending order so that two records
- * never wait for each other in a cycle.
+ * the buckets of (kind, value) hashes, taken in ascending order so that two
+ * records never wait for each other in a cycle.
  */
 static void
 lock_identifier_values(cdp_item *items, int n)
@@ -132,7 +140,8 @@ lock_identifier_values(cdp_item *items, int n)
 								   strlen(items[i].kind->kind));
 
 		keys[i] = hash_combine(h, hash_bytes((const unsigned char *) items[i].value,
-											 strlen(items[i].value)));
+											 strlen(items[i].value)))
+			% CDP_IDENTIFIER_LOCK_BUCKETS;
 	}
 	qsort(keys, n, sizeof(uint32), compare_uint32);
 	for (int i = 0; i < n; i++)
@@ -145,61 +154,49 @@ lock_identifier_values(cdp_item *items, int n)
 	}
 }
 
-static void
-item_arrays(cdp_item *items, int n, Datum *kinds, Datum *values)
-{
-	char	  **k = palloc(sizeof(char *) * n);
-	char	  **v = palloc(sizeof(char *) * n);
-
-	for (int i = 0; i < n; i++)
-	{
-		k[i] = items[i].kind->kind;
-		v[i] = items[i].value;
-	}
-	*kinds = cdp_text_array(k, n);
-	*values = cdp_text_array(v, n);
-}
-
 /* A forgotten person's identifiers are refused (42501). */
 static void
 refuse_suppressed(cdp_item *items, int n)
 {
-	Datum		args[2];
 	bool		isnull;
 
 	cdp_execute(&any_suppression_query, NULL, NULL, false, 1);
 	if (!DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)))
 		return;
-	item_arrays(items, n, &args[0], &args[1]);
-	cdp_execute(&suppressed_query, args, NULL, false, 1);
-	if (SPI_processed > 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("identifier %s \"%s\" belongs to a forgotten person",
-						SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1),
-						SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2)),
-				 errdetail("cdp.forget_contact() erased this person; their identifiers may not be collected again.")));
+	for (int i = 0; i < n; i++)
+	{
+		Datum		args[2] = {CStringGetTextDatum(items[i].kind->kind),
+							   CStringGetTextDatum(items[i].value)};
+
+		cdp_execute(&suppressed_query, args, NULL, false, 1);
+		if (SPI_processed > 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("identifier %s \"%s\" belongs to a forgotten person",
+							items[i].kind->kind, items[i].value),
+					 errdetail("cdp.forget_contact() erased this person; their identifiers may not be collected again.")));
+	}
 }
 
 /* Fill existing_id and owner of every item from cdp.identifiers. */
 static void
 lookup_items(cdp_item *items, int n)
 {
-	Datum		args[2];
-
 	for (int i = 0; i < n; i++)
-		items[i].existing_id = items[i].owner = 0;
-	item_arrays(items, n, &args[0], &args[1]);
-	cdp_execute(&lookup_query, args, NULL, false, 0);
-	for (uint64 r = 0; r < SPI_processed; r++)
 	{
-		HeapTuple	t = SPI_tuptable->vals[r];
-		bool		isnull;
-		int64		pos = DatumGetInt64(SPI_getbinval(t, SPI_tuptable->tupdesc, 1, &isnull));
-		cdp_item   *item = &items[pos - 1];
+		Datum		args[2] = {CStringGetTextDatum(items[i].kind->kind),
+							   CStringGetTextDatum(items[i].value)};
 
-		item->existing_id = DatumGetInt64(SPI_getbinval(t, SPI_tuptable->tupdesc, 2, &isnull));
-		item->owner = DatumGetInt64(SPI_getbinval(t, SPI_tuptable->tupdesc, 3, &isnull));
+		items[i].existing_id = items[i].owner = 0;
+		cdp_execute(&lookup_query, args, NULL, false, 1);
+		if (SPI_processed > 0)
+		{
+			HeapTuple	t = SPI_tuptable->vals[0];
+			bool		isnull;
+
+			items[i].existing_id = DatumGetInt64(SPI_getbinval(t, SPI_tuptable->tupdesc, 1, &isnull));
+			items[i].owner = DatumGetInt64(SPI_getbinval(t, SPI_tuptable->tupdesc, 2, &isnull));
+		}
 	}
 }
 
@@ -624,8 +621,14 @@ resolve_items(cdp_item *items, int n, const char *source)
 	}
 
 	args[0] = Int64GetDatum(contact);
-	cdp_execute(&touch_contact_query, args, NULL, false, 0);
-	cdp_refresh_contact_type(contact);
+	cdp_execute(&touch_contact_query, args, NULL, false, 1);
+	if (SPI_processed > 0)
+	{
+		bool		isnull;
+
+		if (DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)))
+			cdp_refresh_contact_type(contact);
+	}
 	return contact;
 }
 
