@@ -102,6 +102,11 @@ for t in "${targets[@]}"; do
 	runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "bin/$t.log" | tail -1)
 	secs=$(sed -n 's/^stat::average_exec_per_sec: *//p' "bin/$t.log" | tail -1)
 	cov=$(grep -o 'cov: [0-9]*' "bin/$t.log" | tail -1)
+	if [ -z "$runs" ]; then		# fork mode prints no final stats
+		runs=$(sed -n 's/^#\([0-9]*\):.*/\1/p' "bin/$t.log" | tail -1)
+		secs=$(sed -n 's/^#.*exec\/s \([0-9]*\).*/\1/p' "bin/$t.log" | tail -1)
+		secs="${secs:-?}, last"
+	fi
 	corpus=$(find "corpus-$t" -type f | wc -l)
 	new_crashes=$(find crashes -name "$t-*" -newer "$stamp" | wc -l)
 	rm -f "$stamp"
