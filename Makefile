@@ -24,7 +24,8 @@ OBJS = \
 	src/identity/contacts.o \
 	src/identity/resolve_input.o \
 	src/identity/merge.o \
-	src/identity/resolve.o
+	src/identity/resolve.o \
+	src/model/upsert_fmgr.o
 
 # The install script, in dependency order.
 SQL_SOURCES = \
@@ -35,6 +36,13 @@ SQL_SOURCES = \
 	src/identifier/phone_type.sql \
 	src/identity/tables.sql \
 	src/identity/identity.sql \
+	src/model/catalog.sql \
+	src/model/organizations.sql \
+	src/model/documents.sql \
+	src/model/profiles.sql \
+	src/model/taxonomies.sql \
+	src/model/events.sql \
+	src/model/archive.sql \
 	src/model/merge.sql
 
 DATA_built = cdp--$(EXTVERSION).sql

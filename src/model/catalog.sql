@@ -1,0 +1,705 @@
+-- catalog.sql
+--   The catalog of profiles, document templates and their attributes, and the
+--   generator that turns a list of typed attributes into a typed cdp_data table.
+
+CREATE TABLE cdp.profiles (
+    slug         text PRIMARY KEY
+                 CONSTRAINT profiles_slug_format CHECK (slug ~ '^[a-z][a-z0-9_]{0,54}$'),
+    title        text NOT NULL,
+    object_type  text NOT NULL
+                 CONSTRAINT profiles_object_type_known CHECK (object_type IN ('contact', 'organization')),
+    description  text,
+    data_table   regclass NOT NULL,
+    created_at   timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE cdp.profiles IS
+    'Profiles: named sets of typed attributes of contacts or organizations, each stored in its own cdp_data table';
+COMMENT ON COLUMN cdp.profiles.data_table IS 'The generated table cdp_data.profile_<slug>';
+
+CREATE TABLE cdp.document_templates (
+    slug         text PRIMARY KEY
+                 CONSTRAINT document_templates_slug_format CHECK (slug ~ '^[a-z][a-z0-9_]{0,53}$'),
+    title        text NOT NULL,
+    description  text,
+    owner        text NOT NULL DEFAULT 'contact'
+                 CONSTRAINT document_templates_owner_known CHECK (owner IN ('contact', 'organization')),
+    data_table   regclass NOT NULL,
+    created_at   timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE cdp.document_templates IS
+    'Document templates: typed attributes of a family of documents, stored in cdp_data.document_<slug>';
+COMMENT ON COLUMN cdp.document_templates.owner IS
+    'contact: every document belongs to a contact; organization: every document belongs to an organization';
+
+CREATE TABLE cdp.attributes (
+    owner_type   text NOT NULL
+                 CONSTRAINT attributes_owner_type_known CHECK (owner_type IN ('profile', 'document_template')),
+    owner_slug   text NOT NULL,
+    slug         text NOT NULL
+                 CONSTRAINT attributes_slug_format CHECK (slug ~ '^[a-z][a-z0-9_]{0,62}$'),
+    title        text NOT NULL,
+    data_type    text NOT NULL
+                 CONSTRAINT attributes_data_type_known CHECK (data_type IN ('text', 'integer', 'number',
+                     'boolean', 'date', 'datetime', 'time', 'email', 'phone', 'location', 'media', 'json')),
+    is_array     boolean NOT NULL DEFAULT false,
+    is_required  boolean NOT NULL DEFAULT false,
+    validations  jsonb NOT NULL DEFAULT '{}',
+    position     integer NOT NULL,
+    PRIMARY KEY (owner_type, owner_slug, slug)
+);
+COMMENT ON TABLE cdp.attributes IS
+    'Typed attributes of profiles and document templates; each is a column of the generated table';
+COMMENT ON COLUMN cdp.attributes.validations IS
+    'min, max, min_length, max_length, pattern, options, decimals; each is a named CHECK constraint';
+
+-- What set_profile needs in one lookup: the table, its key and the upsert
+-- statement generated from the catalog (rebuilt by every definition change).
+CREATE TABLE cdp_internal.data_tables (
+    owner_type       text NOT NULL,
+    slug             text NOT NULL,
+    data_table       regclass NOT NULL,
+    key_column       text NOT NULL,
+    attribute_slugs  text[] NOT NULL,
+    upsert_sql       text NOT NULL,
+    PRIMARY KEY (owner_type, slug)
+);
+COMMENT ON TABLE cdp_internal.data_tables IS
+    'Generated statements for the typed tables of profiles and document templates';
+
+SELECT pg_catalog.pg_extension_config_dump('cdp.profiles', '');
+SELECT pg_catalog.pg_extension_config_dump('cdp.document_templates', '');
+SELECT pg_catalog.pg_extension_config_dump('cdp.attributes', '');
+SELECT pg_catalog.pg_extension_config_dump('cdp_internal.data_tables', '');
+
+-- Helpers that CHECK constraints of array attributes call (one value per element).
+CREATE FUNCTION cdp_internal.array_min_length(elems text[]) RETURNS integer
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+RETURN (SELECT min(char_length(v)) FROM unnest(elems) v);
+COMMENT ON FUNCTION cdp_internal.array_min_length(text[]) IS 'Shortest element length (for array CHECK constraints)';
+
+CREATE FUNCTION cdp_internal.array_max_length(elems text[]) RETURNS integer
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+RETURN (SELECT max(char_length(v)) FROM unnest(elems) v);
+COMMENT ON FUNCTION cdp_internal.array_max_length(text[]) IS 'Longest element length (for array CHECK constraints)';
+
+CREATE FUNCTION cdp_internal.array_all_match(elems text[], pattern text) RETURNS boolean
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+RETURN (SELECT coalesce(bool_and(v ~ pattern), true) FROM unnest(elems) v);
+COMMENT ON FUNCTION cdp_internal.array_all_match(text[], text) IS 'Every element matches the pattern (for array CHECK constraints)';
+
+CREATE FUNCTION cdp_internal.array_within_decimals(elems numeric[], decimals integer) RETURNS boolean
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+RETURN (SELECT coalesce(bool_and(round(v, decimals) = v), true) FROM unnest(elems) v);
+COMMENT ON FUNCTION cdp_internal.array_within_decimals(numeric[], integer) IS
+    'Every element has at most that many decimals (for array CHECK constraints)';
+
+-- A location is a point (x = longitude, y = latitude).  Accepted JSON: a
+-- GeoJSON Point, {"lat": .., "lon"|"lng": ..}, [lon, lat], or "(lon,lat)".
+CREATE FUNCTION cdp_internal.to_location(value jsonb) RETURNS point
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    lon float8;
+    lat float8;
+BEGIN
+    IF value IS NULL OR jsonb_typeof(value) = 'null' THEN
+        RETURN NULL;
+    ELSIF jsonb_typeof(value) = 'string' THEN
+        RETURN (value #>> '{}')::point;
+    ELSIF jsonb_typeof(value) = 'array' AND jsonb_array_length(value) = 2 THEN
+        lon := (value ->> 0)::float8;
+        lat := (value ->> 1)::float8;
+    ELSIF jsonb_typeof(value) = 'object' AND value ->> 'type' = 'Point'
+          AND jsonb_typeof(value -> 'coordinates') = 'array' THEN
+        lon := (value -> 'coordinates' ->> 0)::float8;
+        lat := (value -> 'coordinates' ->> 1)::float8;
+    ELSIF jsonb_typeof(value) = 'object' AND value ? 'lat' THEN
+        lat := (value ->> 'lat')::float8;
+        lon := coalesce(value ->> 'lon', value ->> 'lng')::float8;
+    ELSE
+        RAISE EXCEPTION 'invalid location: %', value
+            USING ERRCODE = '22P02',
+                  DETAIL = 'A location is a GeoJSON Point, {"lat": .., "lon": ..}, [lon, lat] or "(lon,lat)".';
+    END IF;
+    IF lon IS NULL OR lat IS NULL OR lon NOT BETWEEN -180 AND 180 OR lat NOT BETWEEN -90 AND 90 THEN
+        RAISE EXCEPTION 'invalid location: %', value
+            USING ERRCODE = '22P02',
+                  DETAIL = 'Longitude must lie in [-180, 180] and latitude in [-90, 90].';
+    END IF;
+    RETURN point(lon, lat);
+END
+$$;
+COMMENT ON FUNCTION cdp_internal.to_location(jsonb) IS 'A JSON location as a point (longitude, latitude)';
+
+CREATE FUNCTION cdp_internal.to_location_array(value jsonb) RETURNS point[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN CASE WHEN jsonb_typeof(value) = 'array'
+            THEN ARRAY(SELECT cdp_internal.to_location(e) FROM jsonb_array_elements(value) WITH ORDINALITY AS a(e, n) ORDER BY n)
+            WHEN jsonb_typeof(value) = 'null' THEN NULL END;
+COMMENT ON FUNCTION cdp_internal.to_location_array(jsonb) IS 'A JSON array of locations as point[]';
+
+-- Raised from generated statements when a JSON value has the wrong JSON type.
+CREATE FUNCTION cdp_internal.wrong_json_type(owner text, attribute text, value jsonb, expected text,
+                                             type_of anyelement)
+RETURNS anyelement
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RAISE EXCEPTION 'invalid value for attribute "%" of %: %', attribute, owner, value
+        USING ERRCODE = '22P02', DETAIL = format('The attribute expects %s.', expected);
+END
+$$;
+COMMENT ON FUNCTION cdp_internal.wrong_json_type(text, text, jsonb, text, anyelement) IS
+    'Raises 22P02 naming the attribute whose JSON value has the wrong JSON type';
+
+-- Run a generated upsert ($1 key, $2 values, $3 source) with a plan kept per
+-- backend and statement text (EXECUTE would parse and plan it on every call).
+CREATE FUNCTION cdp_internal.exec_upsert(sql text, key bigint, "values" jsonb, source text)
+RETURNS void
+AS 'MODULE_PATHNAME', 'cdp_exec_upsert'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION cdp_internal.exec_upsert(text, bigint, jsonb, text) IS
+    'Runs a generated upsert statement with a cached plan';
+
+-- The PostgreSQL type of a data_type.
+CREATE FUNCTION cdp_internal.attribute_sql_type(data_type text, is_array boolean) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+RETURN (CASE data_type
+            WHEN 'text' THEN 'text' WHEN 'integer' THEN 'bigint' WHEN 'number' THEN 'numeric'
+            WHEN 'boolean' THEN 'boolean' WHEN 'date' THEN 'date' WHEN 'datetime' THEN 'timestamptz'
+            WHEN 'time' THEN 'time' WHEN 'email' THEN 'cdp.email' WHEN 'phone' THEN 'cdp.phone'
+            WHEN 'location' THEN 'point' WHEN 'media' THEN 'text' WHEN 'json' THEN 'jsonb' END)
+       || CASE WHEN is_array THEN '[]' ELSE '' END;
+COMMENT ON FUNCTION cdp_internal.attribute_sql_type(text, boolean) IS
+    'The column type of an attribute data_type (integer is bigint, number numeric, datetime timestamptz, location point)';
+
+-- The name of the CHECK constraint of one validation (at most 63 bytes).
+CREATE FUNCTION cdp_internal.constraint_name(attribute text, validation text) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+RETURN CASE WHEN length(attribute) + length(validation) < 63 THEN attribute || '_' || validation
+            ELSE left(attribute, 55 - length(validation)) || '_' || left(md5(attribute), 6) || '_' || validation END;
+COMMENT ON FUNCTION cdp_internal.constraint_name(text, text) IS 'Name of the CHECK constraint of an attribute validation';
+
+-- Parse and check one attribute definition; returns it as a cdp.attributes row
+-- (owner columns and position left NULL).
+CREATE FUNCTION cdp_internal.parse_attribute(owner text, def jsonb) RETURNS cdp.attributes
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    a cdp.attributes;
+    key text;
+    v jsonb;
+    base text;
+    ok_types text[];
+    reserved CONSTANT text[] := ARRAY['contact_id', 'organization_id', 'document_id', 'updated_at', 'source',
+                                      'tableoid', 'xmin', 'xmax', 'cmin', 'cmax', 'ctid', 'oid'];
+    dummy text;
+    limit_ bigint;
+BEGIN
+    IF jsonb_typeof(def) IS DISTINCT FROM 'object' THEN
+        RAISE EXCEPTION 'invalid attribute definition of %: %', owner, def
+            USING ERRCODE = '22023', DETAIL = 'An attribute definition is a JSON object.';
+    END IF;
+    FOR key IN SELECT jsonb_object_keys(def) LOOP
+        IF key NOT IN ('slug', 'type', 'title', 'required', 'array', 'description',
+                       'min', 'max', 'min_length', 'max_length', 'pattern', 'options', 'decimals') THEN
+            RAISE EXCEPTION 'unknown key "%" in attribute definition of %: %', key, owner, def
+                USING ERRCODE = '22023',
+                      HINT = 'Keys are slug, type, title, required, array and the validations min, max, min_length, max_length, pattern, options, decimals.';
+        END IF;
+    END LOOP;
+    IF jsonb_typeof(def -> 'slug') IS DISTINCT FROM 'string' OR def ->> 'slug' !~ '^[a-z][a-z0-9_]{0,62}$' THEN
+        RAISE EXCEPTION 'invalid attribute slug in % : %', owner, coalesce(def -> 'slug', 'null')
+            USING ERRCODE = '22023', DETAIL = 'Slugs match ^[a-z][a-z0-9_]{0,62}$.';
+    END IF;
+    a.slug := def ->> 'slug';
+    IF a.slug = ANY (reserved) THEN
+        RAISE EXCEPTION 'attribute slug "%" of % is reserved', a.slug, owner
+            USING ERRCODE = '22023', DETAIL = format('Reserved names: %s.', array_to_string(reserved, ', '));
+    END IF;
+    a.data_type := def ->> 'type';
+    IF a.data_type IS NULL OR a.data_type NOT IN ('text', 'integer', 'number', 'boolean', 'date', 'datetime',
+                                                  'time', 'email', 'phone', 'location', 'media', 'json') THEN
+        RAISE EXCEPTION 'invalid type of attribute "%" of %: %', a.slug, owner, coalesce(def -> 'type', 'null')
+            USING ERRCODE = '22023',
+                  DETAIL = 'Types are text, integer, number, boolean, date, datetime, time, email, phone, location, media, json.';
+    END IF;
+    FOR key IN SELECT unnest(ARRAY['required', 'array']) LOOP
+        IF def ? key AND jsonb_typeof(def -> key) <> 'boolean' THEN
+            RAISE EXCEPTION 'invalid "%" of attribute "%" of %: %', key, a.slug, owner, def -> key
+                USING ERRCODE = '22023', DETAIL = 'It must be true or false.';
+        END IF;
+    END LOOP;
+    a.title := coalesce(def ->> 'title', initcap(replace(a.slug, '_', ' ')));
+    a.is_array := coalesce((def ->> 'array')::boolean, false);
+    a.is_required := coalesce((def ->> 'required')::boolean, false);
+    a.validations := '{}';
+    base := cdp_internal.attribute_sql_type(a.data_type, false);
+
+    FOR key, v IN SELECT e.key, e.value FROM jsonb_each(def) e
+                  WHERE e.key IN ('min', 'max', 'min_length', 'max_length', 'pattern', 'options', 'decimals')
+                  ORDER BY e.key LOOP
+        ok_types := CASE key
+            WHEN 'min' THEN ARRAY['integer', 'number', 'date', 'datetime', 'time']
+            WHEN 'max' THEN ARRAY['integer', 'number', 'date', 'datetime', 'time']
+            WHEN 'min_length' THEN ARRAY['text', 'email', 'phone', 'media']
+            WHEN 'max_length' THEN ARRAY['text', 'email', 'phone', 'media']
+            WHEN 'pattern' THEN ARRAY['text', 'email', 'phone', 'media']
+            WHEN 'options' THEN ARRAY['text', 'integer', 'number', 'date', 'email', 'phone']
+            WHEN 'decimals' THEN ARRAY['number'] END;
+        IF NOT a.data_type = ANY (ok_types) THEN
+            RAISE EXCEPTION 'validation "%" does not apply to attribute "%" of type % in %', key, a.slug, a.data_type, owner
+                USING ERRCODE = '22023', DETAIL = format('"%s" applies to %s.', key, array_to_string(ok_types, ', '));
+        END IF;
+        IF jsonb_typeof(v) = 'null' THEN
+            CONTINUE;
+        END IF;
+        BEGIN
+            IF key IN ('min_length', 'max_length', 'decimals') THEN
+                limit_ := CASE key WHEN 'decimals' THEN 1000 ELSE 1000000000 END;
+                IF jsonb_typeof(v) <> 'number' OR (v #>> '{}')::numeric <> trunc((v #>> '{}')::numeric)
+                   OR (v #>> '{}')::numeric NOT BETWEEN 0 AND limit_ THEN
+                    RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = format('not an integer between 0 and %s', limit_);
+                END IF;
+            ELSIF key = 'pattern' THEN
+                IF jsonb_typeof(v) <> 'string' THEN
+                    RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = 'not a string';
+                END IF;
+                PERFORM '' ~ (v #>> '{}');
+            ELSIF key = 'options' THEN
+                IF jsonb_typeof(v) <> 'array' OR jsonb_array_length(v) = 0 THEN
+                    RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = 'not a non-empty array';
+                END IF;
+                EXECUTE format('SELECT array_agg(e::%s) FROM jsonb_array_elements_text($1) e', base) USING v;
+            ELSE
+                IF jsonb_typeof(v) NOT IN ('string', 'number') THEN
+                    RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = 'not a string or number';
+                END IF;
+                EXECUTE format('SELECT %L::%s', v #>> '{}', base) INTO dummy;
+            END IF;
+        EXCEPTION WHEN OTHERS THEN
+            RAISE EXCEPTION 'invalid validation "%" of attribute "%" of %: %', key, a.slug, owner, v
+                USING ERRCODE = '22023', DETAIL = initcap(left(SQLERRM, 1)) || substr(SQLERRM, 2) || '.';
+        END;
+        a.validations := a.validations || jsonb_build_object(key, v);
+    END LOOP;
+    RETURN a;
+END
+$$;
+COMMENT ON FUNCTION cdp_internal.parse_attribute(text, jsonb) IS 'Checks one attribute definition (JSON) and returns it as a catalog row';
+
+-- The column definition of an attribute, with its NOT NULL and named CHECK
+-- constraints; used by CREATE TABLE and ALTER TABLE ADD COLUMN alike.
+CREATE FUNCTION cdp_internal.attribute_column_ddl(a cdp.attributes) RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    base text := cdp_internal.attribute_sql_type(a.data_type, false);
+    col text := format('%I', a.slug);
+    astext text;
+    ddl text;
+    key text;
+    v jsonb;
+    lit text;
+    expr text;
+BEGIN
+    ddl := format('%I %s', a.slug, cdp_internal.attribute_sql_type(a.data_type, a.is_array));
+    IF a.is_required THEN
+        ddl := ddl || ' NOT NULL';
+    END IF;
+    astext := CASE WHEN a.data_type IN ('email', 'phone') THEN col || CASE WHEN a.is_array THEN '::text[]' ELSE '::text' END
+                   ELSE col END;
+    IF a.is_array THEN
+        ddl := ddl || format(' CONSTRAINT %I CHECK (CASE WHEN array_ndims(%s) > 1 THEN false ELSE array_position(%s, NULL) IS NULL END)',
+                             cdp_internal.constraint_name(a.slug, 'elements'), col, col);
+    END IF;
+    FOR key, v IN SELECT e.key, e.value FROM jsonb_each(a.validations) e ORDER BY e.key LOOP
+        lit := format('%L::%s', v #>> '{}', base);
+        expr := CASE key
+            WHEN 'min' THEN CASE WHEN a.is_array THEN format('%s <= ALL (%s)', lit, col) ELSE format('%s >= %s', col, lit) END
+            WHEN 'max' THEN CASE WHEN a.is_array THEN format('%s >= ALL (%s)', lit, col) ELSE format('%s <= %s', col, lit) END
+            WHEN 'min_length' THEN CASE WHEN a.is_array THEN format('cdp_internal.array_min_length(%s) >= %s', astext, (v #>> '{}')::integer)
+                                        ELSE format('char_length(%s) >= %s', astext, (v #>> '{}')::integer) END
+            WHEN 'max_length' THEN CASE WHEN a.is_array THEN format('cdp_internal.array_max_length(%s) <= %s', astext, (v #>> '{}')::integer)
+                                        ELSE format('char_length(%s) <= %s', astext, (v #>> '{}')::integer) END
+            WHEN 'pattern' THEN CASE WHEN a.is_array THEN format('cdp_internal.array_all_match(%s, %L)', astext, v #>> '{}')
+                                     ELSE format('%s ~ %L', astext, v #>> '{}') END
+            WHEN 'decimals' THEN CASE WHEN a.is_array THEN format('cdp_internal.array_within_decimals(%s, %s)', col, (v #>> '{}')::integer)
+                                      ELSE format('round(%s, %s) = %s', col, (v #>> '{}')::integer, col) END
+            WHEN 'options' THEN format(CASE WHEN a.is_array THEN '%s <@ ARRAY[%s]' ELSE '%s = ANY (ARRAY[%s])' END, col,
+                                       (SELECT string_agg(format('%L::%s', o, base), ', ' ORDER BY n)
+                                          FROM jsonb_array_elements_text(v) WITH ORDINALITY AS x(o, n)))
+            END;
+        ddl := ddl || format(' CONSTRAINT %I CHECK (%s)', cdp_internal.constraint_name(a.slug, key), expr);
+    END LOOP;
+    RETURN ddl;
+END
+$$;
+COMMENT ON FUNCTION cdp_internal.attribute_column_ddl(cdp.attributes) IS
+    'Column definition of an attribute with its NOT NULL and named CHECK constraints';
+
+-- The expression that turns the JSON value of an attribute into its column
+-- value inside the generated statement (src is the values object): the JSON
+-- text cast to the column type, as jsonb_to_record would, after refusing JSON
+-- values of the wrong JSON type.  Per-column casts are cheaper than a
+-- jsonb_to_record function scan.
+CREATE FUNCTION cdp_internal.attribute_value_sql(a cdp.attributes, owner_label text, src text) RETURNS text
+LANGUAGE sql IMMUTABLE
+RETURN (
+    WITH t(allowed, expected, conv) AS (
+        SELECT CASE
+                 WHEN a.data_type = 'json' AND NOT a.is_array THEN NULL
+                 WHEN a.is_array THEN ARRAY['array']
+                 WHEN a.data_type = 'location' THEN ARRAY['object', 'array', 'string']
+                 WHEN a.data_type IN ('integer', 'number') THEN ARRAY['number', 'string']
+                 WHEN a.data_type = 'boolean' THEN ARRAY['boolean', 'string']
+                 ELSE ARRAY['string'] END,
+               CASE
+                 WHEN a.is_array THEN 'a JSON array'
+                 WHEN a.data_type = 'location' THEN 'a location'
+                 WHEN a.data_type IN ('integer', 'number') THEN 'a JSON number'
+                 WHEN a.data_type = 'boolean' THEN 'true or false'
+                 ELSE 'a JSON string' END,
+               CASE
+                 WHEN a.data_type = 'location' AND a.is_array THEN format('cdp_internal.to_location_array(%s -> %L)', src, a.slug)
+                 WHEN a.data_type = 'location' THEN format('cdp_internal.to_location(%s -> %L)', src, a.slug)
+                 WHEN a.data_type = 'json' AND a.is_array THEN
+                     format('CASE WHEN jsonb_typeof(%s -> %L) = ''array'' THEN ARRAY(SELECT e FROM jsonb_array_elements(%s -> %L) WITH ORDINALITY AS j(e, n) ORDER BY n) END',
+                            src, a.slug, src, a.slug)
+                 WHEN a.data_type = 'json' THEN format('(%s -> %L)', src, a.slug)
+                 WHEN a.is_array THEN
+                     format('CASE WHEN jsonb_typeof(%s -> %L) = ''array'' THEN ARRAY(SELECT e::%s FROM jsonb_array_elements_text(%s -> %L) WITH ORDINALITY AS j(e, n) ORDER BY n) END',
+                            src, a.slug, cdp_internal.attribute_sql_type(a.data_type, false), src, a.slug)
+                 ELSE format('(%s ->> %L)::%s', src, a.slug, cdp_internal.attribute_sql_type(a.data_type, false)) END
+    )
+    SELECT CASE WHEN allowed IS NULL THEN conv
+                ELSE format('CASE WHEN jsonb_typeof(%s -> %L) NOT IN (%s) THEN cdp_internal.wrong_json_type(%L, %L, %s -> %L, %L, NULL::%s) ELSE %s END',
+                            src, a.slug,
+                            (SELECT string_agg(format('%L', j), ', ') FROM unnest(allowed || ARRAY['null']) j),
+                            owner_label, a.slug, src, a.slug, expected,
+                            cdp_internal.attribute_sql_type(a.data_type, a.is_array), conv)
+           END
+    FROM t);
+COMMENT ON FUNCTION cdp_internal.attribute_value_sql(cdp.attributes, text, text) IS
+    'SQL expression converting an attribute''s JSON value to its column value';
+
+-- A human label of an owner: profile "customer", document template "contract".
+CREATE FUNCTION cdp_internal.owner_label(owner_type text, slug text) RETURNS text
+LANGUAGE sql IMMUTABLE
+RETURN format('%s "%s"', replace(owner_type, '_', ' '), slug);
+COMMENT ON FUNCTION cdp_internal.owner_label(text, text) IS 'profile "x" or document template "x", for messages';
+
+-- Rebuild the generated upsert statement of a profile or template from the
+-- catalog.  Parameters of the statement: $1 key, $2 values (jsonb), $3 source.
+-- Absent keys keep their stored value; required attributes absent from a
+-- partial update are read back so that the NOT NULL check of the proposed row
+-- passes.
+CREATE FUNCTION cdp_internal.rebuild_data_table(owner_type text, slug text, data_table regclass, key_column text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    label text := cdp_internal.owner_label(owner_type, slug);
+    meta boolean := owner_type = 'profile';
+    cols text := '';
+    vals text := '';
+    sets text := '';
+    a cdp.attributes;
+    slugs text[] := '{}';
+    expr text;
+    stmt text;
+BEGIN
+    FOR a IN SELECT * FROM cdp.attributes t
+             WHERE t.owner_type = rebuild_data_table.owner_type AND t.owner_slug = rebuild_data_table.slug
+             ORDER BY t.position LOOP
+        slugs := slugs || a.slug;
+        expr := cdp_internal.attribute_value_sql(a, label, '$2');
+        IF a.is_required THEN
+            expr := format('CASE WHEN $2 ? %L THEN %s ELSE (SELECT t0.%I FROM %s t0 WHERE t0.%I = $1) END',
+                           a.slug, expr, a.slug, data_table, key_column);
+        END IF;
+        cols := cols || format(', %I', a.slug);
+        vals := vals || ', ' || expr;
+        sets := sets || format(', %I = CASE WHEN $2 ? %L THEN EXCLUDED.%I ELSE t.%I END', a.slug, a.slug, a.slug, a.slug);
+    END LOOP;
+    stmt := format('INSERT INTO %s AS t (%I%s%s) SELECT $1%s%s ON CONFLICT (%I) DO ',
+                   data_table, key_column, CASE WHEN meta THEN ', updated_at, source' ELSE '' END, cols,
+                   CASE WHEN meta THEN ', now(), $3' ELSE '' END, vals, key_column);
+    IF meta THEN
+        stmt := stmt || 'UPDATE SET updated_at = EXCLUDED.updated_at, source = coalesce(EXCLUDED.source, t.source)' || sets;
+    ELSIF sets <> '' THEN
+        stmt := stmt || 'UPDATE SET ' || substr(sets, 3);
+    ELSE
+        stmt := stmt || 'NOTHING';
+    END IF;
+    INSERT INTO cdp_internal.data_tables AS d (owner_type, slug, data_table, key_column, attribute_slugs, upsert_sql)
+    VALUES (rebuild_data_table.owner_type, rebuild_data_table.slug, rebuild_data_table.data_table,
+            rebuild_data_table.key_column, slugs, stmt)
+    ON CONFLICT ON CONSTRAINT data_tables_pkey DO UPDATE
+        SET data_table = EXCLUDED.data_table, key_column = EXCLUDED.key_column,
+            attribute_slugs = EXCLUDED.attribute_slugs, upsert_sql = EXCLUDED.upsert_sql;
+END
+$$;
+COMMENT ON FUNCTION cdp_internal.rebuild_data_table(text, text, regclass, text) IS
+    'Regenerates the upsert statement of a profile or document template from the catalog';
+
+-- Parse a JSON array of attribute definitions, refusing duplicates.
+CREATE FUNCTION cdp_internal.parse_attributes(owner_type text, owner_slug text, defs jsonb, first_position integer,
+                                              existing text[] DEFAULT '{}')
+RETURNS SETOF cdp.attributes
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    label text := cdp_internal.owner_label(owner_type, owner_slug);
+    a cdp.attributes;
+    seen text[] := existing;
+    pos integer := first_position;
+    def jsonb;
+BEGIN
+    IF defs IS NULL THEN
+        RETURN;
+    END IF;
+    IF jsonb_typeof(defs) <> 'array' THEN
+        RAISE EXCEPTION 'invalid attributes of %: %', label, defs
+            USING ERRCODE = '22023', DETAIL = 'Attributes are a JSON array of attribute definitions.';
+    END IF;
+    FOR def IN SELECT e FROM jsonb_array_elements(defs) e LOOP
+        a := cdp_internal.parse_attribute(label, def);
+        IF a.slug = ANY (seen) THEN
+            RAISE EXCEPTION 'attribute "%" of % is defined twice', a.slug, label USING ERRCODE = '42701';
+        END IF;
+        seen := seen || a.slug;
+        a.owner_type := owner_type;
+        a.owner_slug := owner_slug;
+        a.position := pos;
+        pos := pos + 1;
+        RETURN NEXT a;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION cdp_internal.parse_attributes(text, text, jsonb, integer, text[]) IS
+    'Checks a JSON array of attribute definitions and returns catalog rows';
+
+-- Create the typed table of a profile or document template and its catalog rows.
+CREATE FUNCTION cdp_internal.create_data_table(owner_type text, slug text, table_name text, key_column text,
+                                               key_ref text, attributes jsonb)
+RETURNS regclass
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    a cdp.attributes;
+    coldefs text := '';
+    tbl regclass;
+BEGIN
+    CREATE TEMP TABLE IF NOT EXISTS cdp_parsed_attributes (LIKE cdp.attributes) ON COMMIT DROP;
+    DELETE FROM cdp_parsed_attributes;
+    INSERT INTO cdp_parsed_attributes SELECT * FROM cdp_internal.parse_attributes(owner_type, slug, coalesce(attributes, '[]'), 1);
+    FOR a IN SELECT * FROM cdp_parsed_attributes ORDER BY position LOOP
+        coldefs := coldefs || E',\n    ' || cdp_internal.attribute_column_ddl(a);
+    END LOOP;
+    EXECUTE format(E'CREATE TABLE cdp_data.%I (\n    %I bigint PRIMARY KEY REFERENCES %s (id) ON DELETE CASCADE%s%s\n)',
+                   table_name, key_column, key_ref,
+                   CASE WHEN owner_type = 'profile'
+                        THEN E',\n    updated_at timestamptz NOT NULL DEFAULT now(),\n    source text' ELSE '' END,
+                   coldefs);
+    tbl := format('cdp_data.%I', table_name)::regclass;
+    INSERT INTO cdp.attributes SELECT * FROM cdp_parsed_attributes;
+    FOR a IN SELECT * FROM cdp_parsed_attributes LOOP
+        EXECUTE format('COMMENT ON COLUMN %s.%I IS %L', tbl, a.slug, a.title);
+    END LOOP;
+    DROP TABLE cdp_parsed_attributes;
+    RETURN tbl;
+END
+$$;
+COMMENT ON FUNCTION cdp_internal.create_data_table(text, text, text, text, text, jsonb) IS
+    'Creates the typed cdp_data table of a profile or document template';
+
+-- Add and drop attributes of a profile or template (ALTER TABLE without rewrite).
+CREATE FUNCTION cdp_internal.alter_data_table(owner_type text, slug text, data_table regclass,
+                                              key_column text, add jsonb, drop text[])
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    label text := cdp_internal.owner_label(owner_type, slug);
+    a cdp.attributes;
+    d text;
+    existing text[];
+    next_pos integer;
+    has_rows boolean;
+BEGIN
+    -- Lock the table first: definitions of one profile change one at a time.
+    EXECUTE format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE', data_table);
+    FOREACH d IN ARRAY coalesce(drop, '{}') LOOP
+        DELETE FROM cdp.attributes t
+         WHERE t.owner_type = alter_data_table.owner_type AND t.owner_slug = alter_data_table.slug AND t.slug = d;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'attribute "%" of % does not exist', d, label USING ERRCODE = '42703';
+        END IF;
+        EXECUTE format('ALTER TABLE %s DROP COLUMN %I', data_table, d);
+    END LOOP;
+    SELECT coalesce(array_agg(t.slug), '{}'), coalesce(max(t.position), 0) + 1 INTO existing, next_pos
+      FROM cdp.attributes t WHERE t.owner_type = alter_data_table.owner_type AND t.owner_slug = alter_data_table.slug;
+    FOR a IN SELECT * FROM cdp_internal.parse_attributes(owner_type, slug, add, next_pos, existing) LOOP
+        IF a.is_required THEN
+            EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s)', data_table) INTO has_rows;
+            IF has_rows THEN
+                RAISE EXCEPTION 'cannot add required attribute "%" to % that has rows', a.slug, label
+                    USING ERRCODE = '55000', HINT = 'Add it as optional, fill it, then make it required by hand.';
+            END IF;
+        END IF;
+        EXECUTE format('ALTER TABLE %s ADD COLUMN %s', data_table, cdp_internal.attribute_column_ddl(a));
+        EXECUTE format('COMMENT ON COLUMN %s.%I IS %L', data_table, a.slug, a.title);
+        INSERT INTO cdp.attributes SELECT a.*;
+    END LOOP;
+    PERFORM cdp_internal.rebuild_data_table(owner_type, slug, data_table, key_column);
+END
+$$;
+COMMENT ON FUNCTION cdp_internal.alter_data_table(text, text, regclass, text, jsonb, text[]) IS
+    'Adds and drops attributes of a profile or document template';
+
+-- Write values into a typed table through its generated statement, turning
+-- conversion and constraint errors into messages that name the owner, the
+-- attribute and the value.
+CREATE FUNCTION cdp_internal.write_values(owner_type text, slug text, key bigint, "values" jsonb, source text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    d cdp_internal.data_tables;
+    unknown jsonb;
+BEGIN
+    SELECT * INTO d FROM cdp_internal.data_tables t
+     WHERE t.owner_type = write_values.owner_type AND t.slug = write_values.slug;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION '% does not exist', cdp_internal.owner_label(owner_type, slug) USING ERRCODE = '42704';
+    END IF;
+    PERFORM cdp_internal.write_values_with(d, key, "values", source);
+END
+$$;
+COMMENT ON FUNCTION cdp_internal.write_values(text, text, bigint, jsonb, text) IS
+    'Upserts JSON values into the typed table of a profile or document template';
+
+CREATE FUNCTION cdp_internal.write_values_with(d cdp_internal.data_tables, key bigint, "values" jsonb, source text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    unknown jsonb;
+    state text;
+    cname text;
+    colname text;
+BEGIN
+    IF jsonb_typeof("values") IS DISTINCT FROM 'object' THEN
+        RAISE EXCEPTION 'invalid values for %: %', cdp_internal.owner_label(d.owner_type, d.slug), coalesce("values"::text, 'NULL')
+            USING ERRCODE = '22023', DETAIL = 'Values are a JSON object of attribute slugs and values.';
+    END IF;
+    unknown := "values" - d.attribute_slugs;
+    IF unknown <> '{}' THEN
+        RAISE EXCEPTION 'unknown attribute "%" of %: %', (SELECT min(k) FROM jsonb_object_keys(unknown) k),
+                        cdp_internal.owner_label(d.owner_type, d.slug), unknown -> (SELECT min(k) FROM jsonb_object_keys(unknown) k)
+            USING ERRCODE = '22023',
+                  DETAIL = format('Attributes of %s: %s.', cdp_internal.owner_label(d.owner_type, d.slug),
+                                  coalesce(nullif(array_to_string(d.attribute_slugs, ', '), ''), 'none'));
+    END IF;
+    BEGIN
+        PERFORM cdp_internal.exec_upsert(d.upsert_sql, key, "values", source);
+    EXCEPTION
+        WHEN check_violation OR not_null_violation THEN
+            GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, cname = CONSTRAINT_NAME, colname = COLUMN_NAME;
+            PERFORM cdp_internal.explain_constraint_error(d, "values", state, cname, colname);
+            RAISE;
+        WHEN data_exception OR datatype_mismatch THEN
+            PERFORM cdp_internal.explain_value_error(d, "values");
+            RAISE;
+    END;
+END
+$$;
+COMMENT ON FUNCTION cdp_internal.write_values_with(cdp_internal.data_tables, bigint, jsonb, text) IS
+    'Runs the generated upsert of a typed table and explains its errors';
+
+-- Raise a clear error for a failed CHECK or NOT NULL constraint of a typed table.
+CREATE FUNCTION cdp_internal.explain_constraint_error(d cdp_internal.data_tables, "values" jsonb, state text,
+                                                     cname text, colname text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    label text := cdp_internal.owner_label(d.owner_type, d.slug);
+    a cdp.attributes;
+    key text;
+    v jsonb;
+BEGIN
+    IF state = '23502' AND colname = ANY (d.attribute_slugs) THEN
+        RAISE EXCEPTION 'attribute "%" of % is required', colname, label
+            USING ERRCODE = '23502', DETAIL = format('Value given: %s.', coalesce(("values" -> colname)::text, 'none'));
+    END IF;
+    IF state <> '23514' THEN
+        RETURN;
+    END IF;
+    FOR a IN SELECT * FROM cdp.attributes t WHERE t.owner_type = d.owner_type AND t.owner_slug = d.slug LOOP
+        IF a.is_array AND cname = cdp_internal.constraint_name(a.slug, 'elements') THEN
+            RAISE EXCEPTION 'invalid value for attribute "%" of %: %', a.slug, label, "values" -> a.slug
+                USING ERRCODE = '23514', CONSTRAINT = cname,
+                      DETAIL = 'An array attribute holds a flat array without nulls.';
+        END IF;
+        FOR key, v IN SELECT e.key, e.value FROM jsonb_each(a.validations) e LOOP
+            IF cname = cdp_internal.constraint_name(a.slug, key) THEN
+                RAISE EXCEPTION 'value of attribute "%" of % fails validation "%": %', a.slug, label, key, "values" -> a.slug
+                    USING ERRCODE = '23514', CONSTRAINT = cname,
+                          DETAIL = format('The validation is %s: %s%s.', key, v,
+                                          CASE WHEN a.is_array THEN ' (for every element)' ELSE '' END);
+            END IF;
+        END LOOP;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION cdp_internal.explain_constraint_error(cdp_internal.data_tables, jsonb, text, text, text) IS
+    'Raises a message naming the attribute and value for a failed constraint of a typed table';
+
+-- Find the value that failed to convert by converting each one alone.
+CREATE FUNCTION cdp_internal.explain_value_error(d cdp_internal.data_tables, "values" jsonb)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    label text := cdp_internal.owner_label(d.owner_type, d.slug);
+    a cdp.attributes;
+    msg text;
+    state text;
+    detail text;
+BEGIN
+    FOR a IN SELECT * FROM cdp.attributes t
+             WHERE t.owner_type = d.owner_type AND t.owner_slug = d.slug AND "values" ? t.slug
+             ORDER BY t.position LOOP
+        BEGIN
+            EXECUTE format('SELECT (%s)::%s',
+                           cdp_internal.attribute_value_sql(a, label, '$1'),
+                           cdp_internal.attribute_sql_type(a.data_type, a.is_array))
+                USING jsonb_build_object(a.slug, "values" -> a.slug);
+        EXCEPTION WHEN data_exception OR datatype_mismatch THEN
+            GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT, state = RETURNED_SQLSTATE, detail = PG_EXCEPTION_DETAIL;
+            IF state = '22P02' AND msg LIKE 'invalid value for attribute %' THEN
+                RAISE EXCEPTION '%', msg USING ERRCODE = state, DETAIL = detail;
+            END IF;
+            RAISE EXCEPTION 'invalid value for attribute "%" of %: %', a.slug, label, "values" -> a.slug
+                USING ERRCODE = CASE WHEN state LIKE '22%' THEN '22P02' ELSE state END,
+                      DETAIL = upper(left(msg, 1)) || substr(msg, 2) || '.';
+        END;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION cdp_internal.explain_value_error(cdp_internal.data_tables, jsonb) IS
+    'Raises a message naming the attribute and value that failed to convert to its column type';

@@ -1,0 +1,213 @@
+-- profiles.sql
+--   Profiles of contacts and organizations: define, alter and drop them (each a
+--   typed table cdp_data.profile_<slug>), and set or remove a contact's values.
+
+-- A contact id that follows tombstones to the surviving contact; 42704 if unknown.
+CREATE FUNCTION cdp_internal.live_contact(contact bigint) RETURNS bigint
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    cur bigint := contact;
+    nxt bigint;
+    hops integer := 0;
+BEGIN
+    LOOP
+        SELECT c.merged_into INTO nxt FROM cdp.contacts c WHERE c.id = cur;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'contact % does not exist', contact USING ERRCODE = '42704';
+        END IF;
+        EXIT WHEN nxt IS NULL;
+        cur := nxt;
+        hops := hops + 1;
+        IF hops > 1000 THEN
+            RAISE EXCEPTION 'merged_into chain of contact % does not end', contact USING ERRCODE = 'XX000';
+        END IF;
+    END LOOP;
+    RETURN cur;
+END
+$$;
+COMMENT ON FUNCTION cdp_internal.live_contact(bigint) IS
+    'The contact itself, or the survivor it was merged into; 42704 if the id is unknown';
+
+-- Profiles and views that use a profile (segments and views, once they exist).
+CREATE FUNCTION cdp_internal.profile_dependents(profile text) RETURNS SETOF text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    pat text := '(^|[^a-z0-9_])' || profile || '\.[a-z]';
+BEGIN
+    IF to_regclass('cdp.segments') IS NOT NULL THEN
+        RETURN QUERY EXECUTE
+            'SELECT format(''segment "%s"'', s.slug) FROM cdp.segments s WHERE s.definition::text ~* $1 ORDER BY s.slug'
+            USING pat || '|has\s+profile\s+' || profile || '([^a-z0-9_]|$)';
+    END IF;
+    IF to_regclass('cdp.views') IS NOT NULL THEN
+        RETURN QUERY EXECUTE
+            'SELECT format(''view "%s"'', v.slug) FROM cdp.views v
+              WHERE EXISTS (SELECT 1 FROM unnest(v.fields) f WHERE f ~ $1) ORDER BY v.slug'
+            USING pat;
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION cdp_internal.profile_dependents(text) IS
+    'Saved segments and views whose definitions use the profile';
+
+CREATE FUNCTION cdp.define_profile(slug text, object_type text, attributes jsonb, title text DEFAULT NULL)
+RETURNS regclass
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    tbl regclass;
+    key_column text;
+BEGIN
+    IF slug IS NULL OR slug !~ '^[a-z][a-z0-9_]{0,54}$' THEN
+        RAISE EXCEPTION 'invalid profile slug: %', coalesce(quote_literal(slug), 'NULL')
+            USING ERRCODE = '22023', DETAIL = 'Profile slugs match ^[a-z][a-z0-9_]{0,54}$ (the table is cdp_data.profile_<slug>).';
+    END IF;
+    IF object_type IS NULL OR object_type NOT IN ('contact', 'organization') THEN
+        RAISE EXCEPTION 'invalid object type of profile "%": %', slug, coalesce(quote_literal(object_type), 'NULL')
+            USING ERRCODE = '22023', DETAIL = 'Profiles belong to contact or organization.';
+    END IF;
+    PERFORM pg_advisory_xact_lock(hashtext('cdp.profile:' || slug));
+    IF EXISTS (SELECT 1 FROM cdp.profiles p WHERE p.slug = define_profile.slug) THEN
+        RAISE EXCEPTION 'profile "%" already exists', slug USING ERRCODE = '42710';
+    END IF;
+    key_column := object_type || '_id';
+    tbl := cdp_internal.create_data_table('profile', slug, 'profile_' || slug, key_column,
+                                          CASE object_type WHEN 'contact' THEN 'cdp.contacts' ELSE 'cdp.organizations' END,
+                                          attributes);
+    EXECUTE format('COMMENT ON TABLE %s IS %L', tbl,
+                   format('Profile "%s" of %ss (cdp)', coalesce(title, slug), object_type));
+    INSERT INTO cdp.profiles (slug, title, object_type, data_table)
+    VALUES (slug, coalesce(title, initcap(replace(slug, '_', ' '))), object_type, tbl);
+    PERFORM cdp_internal.rebuild_data_table('profile', slug, tbl, key_column);
+    RETURN tbl;
+END
+$$;
+COMMENT ON FUNCTION cdp.define_profile(text, text, jsonb, text) IS
+    'Defines a profile of contacts or organizations: a typed table cdp_data.profile_<slug> with a column per attribute';
+
+CREATE FUNCTION cdp.alter_profile(slug text, add jsonb DEFAULT NULL, drop text[] DEFAULT NULL)
+RETURNS regclass
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    p cdp.profiles;
+    d text;
+    users text;
+BEGIN
+    SELECT * INTO p FROM cdp.profiles t WHERE t.slug = alter_profile.slug FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'profile "%" does not exist', slug USING ERRCODE = '42704';
+    END IF;
+    FOREACH d IN ARRAY coalesce(drop, '{}') LOOP
+        SELECT string_agg(u, ', ') INTO users FROM cdp_internal.profile_dependents(slug) u;
+        IF users IS NOT NULL THEN
+            RAISE EXCEPTION 'cannot drop attributes of profile "%" while it is used', slug
+                USING ERRCODE = '2BP01', DETAIL = format('Used by %s.', users);
+        END IF;
+    END LOOP;
+    PERFORM cdp_internal.alter_data_table('profile', slug, p.data_table, p.object_type || '_id', add, drop);
+    RETURN p.data_table;
+END
+$$;
+COMMENT ON FUNCTION cdp.alter_profile(text, jsonb, text[]) IS
+    'Adds attributes to (without rewriting the table) and drops attributes from a profile';
+
+CREATE FUNCTION cdp.drop_profile(slug text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    p cdp.profiles;
+    users text;
+BEGIN
+    SELECT * INTO p FROM cdp.profiles t WHERE t.slug = drop_profile.slug FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'profile "%" does not exist', slug USING ERRCODE = '42704';
+    END IF;
+    SELECT string_agg(u, ', ') INTO users FROM cdp_internal.profile_dependents(slug) u;
+    IF users IS NOT NULL THEN
+        RAISE EXCEPTION 'cannot drop profile "%" because it is used', slug
+            USING ERRCODE = '2BP01', DETAIL = format('Used by %s.', users),
+                  HINT = 'Drop or change those first.';
+    END IF;
+    EXECUTE format('DROP TABLE %s', p.data_table);
+    DELETE FROM cdp.attributes t WHERE t.owner_type = 'profile' AND t.owner_slug = p.slug;
+    DELETE FROM cdp_internal.data_tables t WHERE t.owner_type = 'profile' AND t.slug = p.slug;
+    DELETE FROM cdp.profiles t WHERE t.slug = p.slug;
+END
+$$;
+COMMENT ON FUNCTION cdp.drop_profile(text) IS
+    'Drops a profile, its table and its values; refused while a segment or view uses it';
+
+CREATE FUNCTION cdp.set_profile(contact_id bigint, slug text, "values" jsonb, source text DEFAULT NULL)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+-- The hot path of write_values_with, inlined: two cached lookups and the
+-- generated upsert with a kept plan.
+DECLARE
+    d cdp_internal.data_tables;
+    merged bigint;
+    key bigint := contact_id;
+    state text;
+    cname text;
+    colname text;
+BEGIN
+    SELECT * INTO d FROM cdp_internal.data_tables t WHERE t.owner_type = 'profile' AND t.slug = set_profile.slug;
+    IF NOT FOUND OR d.key_column <> 'contact_id' THEN
+        RAISE EXCEPTION 'contact profile "%" does not exist', slug USING ERRCODE = '42704';
+    END IF;
+    SELECT c.merged_into INTO merged FROM cdp.contacts c WHERE c.id = set_profile.contact_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'contact % does not exist', contact_id USING ERRCODE = '42704';
+    ELSIF merged IS NOT NULL THEN
+        key := cdp_internal.live_contact(merged);
+    END IF;
+    IF jsonb_typeof("values") IS DISTINCT FROM 'object' OR ("values" - d.attribute_slugs) <> '{}' THEN
+        -- raises the error about the values
+        PERFORM cdp_internal.write_values_with(d, key, "values", source);
+    END IF;
+    BEGIN
+        PERFORM cdp_internal.exec_upsert(d.upsert_sql, key, "values", source);
+    EXCEPTION
+        WHEN check_violation OR not_null_violation THEN
+            GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, cname = CONSTRAINT_NAME, colname = COLUMN_NAME;
+            PERFORM cdp_internal.explain_constraint_error(d, "values", state, cname, colname);
+            RAISE;
+        WHEN data_exception OR datatype_mismatch THEN
+            PERFORM cdp_internal.explain_value_error(d, "values");
+            RAISE;
+    END;
+END
+$$;
+COMMENT ON FUNCTION cdp.set_profile(bigint, text, jsonb, text) IS
+    'Upserts a contact''s profile values (a partial update keeps other attributes; JSON null clears one)';
+
+CREATE FUNCTION cdp.remove_profile(contact_id bigint, slug text)
+RETURNS boolean
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    p cdp.profiles;
+    n bigint;
+BEGIN
+    SELECT * INTO p FROM cdp.profiles t WHERE t.slug = remove_profile.slug AND t.object_type = 'contact';
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'contact profile "%" does not exist', slug USING ERRCODE = '42704';
+    END IF;
+    EXECUTE format('DELETE FROM %s WHERE contact_id = $1', p.data_table) USING cdp_internal.live_contact(contact_id);
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n > 0;
+END
+$$;
+COMMENT ON FUNCTION cdp.remove_profile(bigint, text) IS
+    'Removes a contact''s profile row; true if there was one';
