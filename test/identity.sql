@@ -2,7 +2,7 @@
 -- the merge rules, merge_contacts, unmerge, forget_contact and bad input.
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS cdp;
-SELECT plan(162);
+SELECT plan(164);
 
 -- Contacts made by this file, by name.
 CREATE TEMP TABLE c (name text PRIMARY KEY, id bigint);
@@ -218,6 +218,12 @@ SELECT results_eq(
     $$VALUES ('limit'::text, 'abc789'::text, NULL::bigint, pg_temp.c('seg'))$$,
     'limit: the dropped new value is a conflict and is not stored');
 SELECT is(cdp.find_contact('external_id', 'abc789'), NULL, 'limit: the dropped value belongs to nobody');
+INSERT INTO c VALUES ('seg3', cdp.resolve(
+    '{"external_id": "abc999", "email": "jane@x.com", "anonymous": "cookie-seg3"}'));
+SELECT is(cdp.find_contact('anonymous', 'cookie-seg3'), pg_temp.c('seg3'),
+    'limit: a new identifier of another kind, which cannot help, is kept on the new contact');
+SELECT is((SELECT count(*) FROM cdp.identity_conflicts WHERE value = 'cookie-seg3'), 0::bigint,
+    'limit: and it is not recorded as a conflict');
 UPDATE cdp.identifier_kinds SET max_per_contact = NULL WHERE kind = 'external_id';
 
 -- merge_blocks: the strongest identifier decides

@@ -380,7 +380,8 @@ apply_merge_blocks(cdp_item *items, int n, matched_contact *matched, int nmatche
 /*
  * max_per_contact (Segment's rule): while the contacts the record links,
  * merged, plus its new identifiers would hold more values of a limited kind
- * than allowed, drop the record's weakest remaining identifier.
+ * than allowed, drop the record's weakest remaining identifier among those
+ * that link a contact or add a value of that kind.
  */
 static void
 apply_limits(cdp_item *items, int n, matched_contact *matched, int nmatched)
@@ -433,6 +434,7 @@ apply_limits(cdp_item *items, int n, matched_contact *matched, int nmatched)
 	for (;;)
 	{
 		bool		violated = false;
+		const char *violated_kind = NULL;
 		cdp_item   *weakest = NULL;
 
 		for (int l = 0; l < nlimited && !violated; l++)
@@ -465,14 +467,26 @@ apply_limits(cdp_item *items, int n, matched_contact *matched, int nmatched)
 					total++;
 			}
 			violated = total > limit && total > largest;
+			if (violated)
+				violated_kind = limited[l];
 		}
 		if (!violated)
 			break;
 
+		/*
+		 * Only an identifier that links a contact or adds a value of the
+		 * offending kind can make the record fit; a new identifier of
+		 * another kind is never dropped for it.
+		 */
 		for (int i = 0; i < n; i++)
-			if (!items[i].refused_by && !items[i].blocked &&
+		{
+			bool		helps = (links(&items[i]) && items[i].owner != 0) ||
+				(items[i].owner == 0 && strcmp(items[i].kind->kind, violated_kind) == 0);
+
+			if (helps && !items[i].refused_by && !items[i].blocked &&
 				(weakest == NULL || stronger(weakest, &items[i])))
 				weakest = &items[i];
+		}
 		if (weakest == NULL)
 			break;
 		weakest->refused_by = "limit";
