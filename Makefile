@@ -25,6 +25,8 @@ OBJS = \
 	src/identity/resolve_input.o \
 	src/identity/merge.o \
 	src/identity/resolve.o \
+	src/identity/union_find.o \
+	src/identity/bulk_resolve.o \
 	src/model/upsert_fmgr.o
 
 # The install script, in dependency order.

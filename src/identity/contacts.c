@@ -96,3 +96,29 @@ cdp_merge_blocked(int64 a, int64 b)
 	cdp_execute(&blocked_query, args, NULL, true, 1);
 	return SPI_processed > 0;
 }
+
+/* {"kind": ..., "value": ...}: the identifier that linked two contacts. */
+Jsonb *
+cdp_identifier_evidence(const char *kind, const char *value)
+{
+	JsonbParseState *state = NULL;
+	JsonbValue	k;
+	JsonbValue	v;
+
+	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+	k.type = jbvString;
+	k.val.string.val = "kind";
+	k.val.string.len = 4;
+	pushJsonbValue(&state, WJB_KEY, &k);
+	v.type = jbvString;
+	v.val.string.val = (char *) kind;
+	v.val.string.len = strlen(kind);
+	pushJsonbValue(&state, WJB_VALUE, &v);
+	k.val.string.val = "value";
+	k.val.string.len = 5;
+	pushJsonbValue(&state, WJB_KEY, &k);
+	v.val.string.val = (char *) value;
+	v.val.string.len = strlen(value);
+	pushJsonbValue(&state, WJB_VALUE, &v);
+	return JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, NULL));
+}

@@ -88,6 +88,7 @@ extern void cdp_record_conflict(const char *rule, const char *kind, const char *
 								int64 contact_id, int64 other_contact_id,
 								const char *source);
 extern bool cdp_merge_blocked(int64 a, int64 b);
+extern Jsonb *cdp_identifier_evidence(const char *kind, const char *value);
 
 /* merge.c: absorb one contact into another; returns the cdp.merges id */
 extern int64 cdp_merge_into(int64 survivor, int64 absorbed, const char *reason,

@@ -218,3 +218,10 @@ END
 $$;
 COMMENT ON FUNCTION cdp.cleanup_ghosts(interval) IS
     'Delete ghost contacts (no name, not a vendor) not seen for inactive_for, with their identifiers; returns how many';
+
+CREATE FUNCTION cdp.resolve_all(query text)
+RETURNS TABLE (record_id text, contact_id bigint)
+AS 'MODULE_PATHNAME', 'cdp_resolve_all'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION cdp.resolve_all(text) IS
+    'Bulk resolution: query returns (record_id, kind, value[, source, region]); union-find in C under the merge rules of resolve';

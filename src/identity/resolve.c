@@ -542,31 +542,6 @@ touch_item(cdp_item *item)
 	cdp_execute(&touch_identifier_query, args, nulls, false, 0);
 }
 
-static Jsonb *
-evidence_of(const cdp_item *item)
-{
-	JsonbParseState *state = NULL;
-	JsonbValue	k;
-	JsonbValue	v;
-
-	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
-	k.type = jbvString;
-	k.val.string.val = "kind";
-	k.val.string.len = 4;
-	pushJsonbValue(&state, WJB_KEY, &k);
-	v.type = jbvString;
-	v.val.string.val = item->kind->kind;
-	v.val.string.len = strlen(item->kind->kind);
-	pushJsonbValue(&state, WJB_VALUE, &v);
-	k.val.string.val = "value";
-	k.val.string.len = 5;
-	pushJsonbValue(&state, WJB_KEY, &k);
-	v.val.string.val = item->value;
-	v.val.string.len = strlen(item->value);
-	pushJsonbValue(&state, WJB_VALUE, &v);
-	return JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, NULL));
-}
-
 static int64
 resolve_items(cdp_item *items, int n, const char *source)
 {
@@ -611,7 +586,8 @@ resolve_items(cdp_item *items, int n, const char *source)
 		for (int m = 0; m < nmatched; m++)
 			if (matched[m].accepted && matched[m].id != contact)
 				cdp_merge_into(contact, matched[m].id, "resolve",
-							   evidence_of(matched[m].link), source);
+							   cdp_identifier_evidence(matched[m].link->kind->kind,
+												   matched[m].link->value), source);
 	}
 
 	for (int i = 0; i < n; i++)
