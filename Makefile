@@ -38,6 +38,7 @@ SQL_SOURCES = \
 	src/identifier/phone_type.sql \
 	src/identity/tables.sql \
 	src/identity/identity.sql \
+	src/identity/graph.sql \
 	src/model/catalog.sql \
 	src/model/organizations.sql \
 	src/model/documents.sql \
