@@ -356,6 +356,16 @@ load_existing(bulk_state *s)
 	s->contacts = palloc(sizeof(contact_node) * ncap);
 	s->ncontacts = 0;
 
+	/* an initial load into an empty graph has nothing to look up */
+	{
+		bool		isnull;
+
+		if (SPI_execute("SELECT EXISTS (SELECT 1 FROM cdp.identifiers)", true, 1) != SPI_OK_SELECT)
+			elog(ERROR, "could not read cdp.identifiers");
+		if (!DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)))
+			return;
+	}
+
 	for (int32 start = 0; start < s->nidents; start += WRITE_BATCH)
 	{
 		int			n = Min(WRITE_BATCH, s->nidents - start);
@@ -803,10 +813,11 @@ write_identifiers(bulk_state *s, components *comps)
 	char	  **c_raw = palloc(sizeof(char *) * WRITE_BATCH);
 	char	  **c_slug = palloc(sizeof(char *) * WRITE_BATCH);
 	char	  **c_source = palloc(sizeof(char *) * WRITE_BATCH);
+	Datum	   *c_existing = palloc(sizeof(Datum) * WRITE_BATCH);
 	int			nbatch = 0;
 	int64		written = 0;
-	Oid			types[6] = {INT8ARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
-	TEXTARRAYOID, TEXTARRAYOID};
+	Oid			types[7] = {INT8ARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
+	TEXTARRAYOID, TEXTARRAYOID, BOOLARRAYOID};
 
 	memset(has_main, 0, sizeof(bool) * Max(comps->n, 1) * s->kinds->nkinds);
 	for (int32 i = 0; i < s->nidents; i++)
@@ -841,12 +852,13 @@ write_identifiers(bulk_state *s, components *comps)
 			c_raw[nbatch] = (char *) node->raw_value;
 			c_slug[nbatch] = *main ? NULL : "main";
 			c_source[nbatch] = (char *) node->source;
+			c_existing[nbatch] = BoolGetDatum(comps->existing[comp]);
 			*main = true;
 			nbatch++;
 		}
 		if (nbatch > 0 && (nbatch == WRITE_BATCH || i == s->nidents))
 		{
-			Datum		args[6];
+			Datum		args[7];
 
 			CHECK_FOR_INTERRUPTS();
 			args[0] = int8_array_datum(c_contact, nbatch);
@@ -855,17 +867,20 @@ write_identifiers(bulk_state *s, components *comps)
 			args[3] = cdp_text_array(c_raw, nbatch);
 			args[4] = cdp_text_array(c_slug, nbatch);
 			args[5] = cdp_text_array(c_source, nbatch);
+			args[6] = PointerGetDatum(construct_array(c_existing, nbatch, BOOLOID, 1, true,
+													  TYPALIGN_CHAR));
+			/* only a contact that existed before may hold the slug already */
 			SPI_execute_with_args(
 				"INSERT INTO cdp.identifiers (contact_id, kind, value, raw_value, slug, source)"
 				" SELECT u.contact_id, u.kind, u.value, u.raw_value,"
-				"        CASE WHEN u.slug IS NOT NULL AND EXISTS ("
+				"        CASE WHEN u.slug IS NOT NULL AND u.existing AND EXISTS ("
 				"                SELECT 1 FROM cdp.identifiers s WHERE s.contact_id = u.contact_id"
 				"                   AND s.kind = u.kind AND s.slug = u.slug)"
 				"             THEN NULL ELSE u.slug END,"
 				"        u.source"
-				"   FROM unnest($1, $2, $3, $4, $5, $6)"
-				"        AS u(contact_id, kind, value, raw_value, slug, source)",
-				6, types, args, NULL, false, 0);
+				"   FROM unnest($1, $2, $3, $4, $5, $6, $7)"
+				"        AS u(contact_id, kind, value, raw_value, slug, source, existing)",
+				7, types, args, NULL, false, 0);
 			written += nbatch;
 			nbatch = 0;
 		}
