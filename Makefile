@@ -25,9 +25,11 @@ OBJS = \
 	src/identity/resolve_input.o \
 	src/identity/merge.o \
 	src/identity/resolve.o \
+	src/identity/resolve_write.o \
 	src/identity/union_find.o \
 	src/identity/bulk_resolve.o \
-	src/model/upsert_fmgr.o
+	src/model/upsert_fmgr.o \
+	src/model/set_profile.o
 
 # The install script, in dependency order.
 SQL_SOURCES = \

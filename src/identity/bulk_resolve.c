@@ -307,11 +307,7 @@ int8_array_datum(int64 *v, int n)
 static void
 refuse_suppressed(bulk_state *s)
 {
-	bool		isnull;
-
-	if (SPI_execute("SELECT EXISTS (SELECT 1 FROM cdp.suppressions)", true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not read cdp.suppressions");
-	if (!DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)))
+	if (!cdp_any_suppressions())
 		return;
 	for (int32 start = 0; start < s->nidents; start += WRITE_BATCH)
 	{

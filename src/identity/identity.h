@@ -59,6 +59,7 @@ typedef struct cdp_item
 
 /* kinds.c */
 extern cdp_kinds *cdp_load_kinds(void);
+extern bool cdp_any_suppressions(void);
 extern const cdp_kind *cdp_find_kind(const cdp_kinds *kinds, const char *kind);
 extern bool cdp_value_blocked(const cdp_kind *kind, const char *value);
 
@@ -71,7 +72,7 @@ typedef struct cdp_query
 {
 	const char *sql;
 	int			nargs;
-	Oid			argtypes[10];
+	Oid			argtypes[12];
 	SPIPlanPtr	plan;
 } cdp_query;
 
@@ -89,6 +90,11 @@ extern void cdp_record_conflict(const char *rule, const char *kind, const char *
 								const char *source);
 extern bool cdp_merge_blocked(int64 a, int64 b);
 extern Jsonb *cdp_identifier_evidence(const char *kind, const char *value);
+
+/* resolve_write.c: the bulk writes of one resolve */
+extern int64 cdp_attach_identifiers(cdp_item *items, int n, int64 contact,
+									const char *source);
+extern void cdp_touch_identifiers(cdp_item *items, int n, int64 contact);
 
 /* merge.c: absorb one contact into another; returns the cdp.merges id */
 extern int64 cdp_merge_into(int64 survivor, int64 absorbed, const char *reason,

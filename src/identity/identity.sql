@@ -57,6 +57,18 @@ BEGIN
 END
 $$;
 
+-- resolve keeps the kinds and whether anyone was forgotten per backend;
+-- these triggers tell every backend when that copy is stale.
+CREATE FUNCTION cdp_internal.invalidate_cache() RETURNS trigger
+AS 'MODULE_PATHNAME', 'cdp_invalidate_cache'
+LANGUAGE C;
+CREATE TRIGGER identifier_kinds_invalidate_cache
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON cdp.identifier_kinds
+    FOR EACH STATEMENT EXECUTE FUNCTION cdp_internal.invalidate_cache();
+CREATE TRIGGER suppressions_invalidate_cache
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON cdp.suppressions
+    FOR EACH STATEMENT EXECUTE FUNCTION cdp_internal.invalidate_cache();
+
 CREATE FUNCTION cdp.resolve(identifiers jsonb, source text DEFAULT NULL, region text DEFAULT NULL)
 RETURNS bigint
 AS 'MODULE_PATHNAME', 'cdp_resolve'

@@ -1,13 +1,88 @@
 /*
  * kinds.c
- *	  Reads cdp.identifier_kinds for one resolution and answers the questions
- *	  the merge rules ask of a kind: which normaliser, and is a value blocked.
+ *	  Reads cdp.identifier_kinds, keeps it per backend until a change to the
+ *	  table invalidates it, and answers the questions the merge rules ask of
+ *	  a kind: which normaliser, and is a value blocked.
  */
 #include "identity/identity.h"
 
+#include "catalog/namespace.h"
 #include "catalog/pg_collation.h"
+#include "commands/trigger.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+
+PG_FUNCTION_INFO_V1(cdp_invalidate_cache);
+
+/*
+ * The kinds as of the last read, and whether cdp.suppressions had rows.
+ * A statement-level trigger on each table sends a relcache invalidation
+ * (cdp_invalidate_cache), which reaches this backend at once and the others
+ * at commit; the callback only marks the copy stale.
+ */
+static MemoryContext cache_context = NULL;
+static cdp_kinds *cached_kinds = NULL;
+static Oid	kinds_relid = InvalidOid;
+static int	cached_suppressions = -1;	/* -1 unknown, else 0/1 */
+static Oid	suppressions_relid = InvalidOid;
+static bool callback_registered = false;
+
+static void
+relcache_callback(Datum arg, Oid relid)
+{
+	if (relid == InvalidOid || relid == kinds_relid)
+		cached_kinds = NULL;
+	if (relid == InvalidOid || relid == suppressions_relid)
+		cached_suppressions = -1;
+}
+
+/* Trigger: tell every backend that cached kinds or suppressions are stale. */
+Datum
+cdp_invalidate_cache(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		elog(ERROR, "cdp_invalidate_cache must be called as a trigger");
+	CacheInvalidateRelcache(trigdata->tg_relation);
+	return PointerGetDatum(NULL);
+}
+
+static void
+register_callback(void)
+{
+	if (!callback_registered)
+	{
+		CacheRegisterRelcacheCallback(relcache_callback, (Datum) 0);
+		callback_registered = true;
+	}
+}
+
+static Oid
+cdp_relid(const char *name)
+{
+	return get_relname_relid(name, get_namespace_oid("cdp", false));
+}
+
+bool
+cdp_any_suppressions(void)
+{
+	register_callback();
+	if (cached_suppressions < 0)
+	{
+		bool		isnull;
+
+		suppressions_relid = cdp_relid("suppressions");
+		if (SPI_execute("SELECT EXISTS (SELECT 1 FROM cdp.suppressions)", false, 1) != SPI_OK_SELECT)
+			elog(ERROR, "could not read cdp.suppressions");
+		cached_suppressions =
+			DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)) ? 1 : 0;
+	}
+	return cached_suppressions == 1;
+}
 
 static cdp_query load_kinds_query = {
 	"SELECT kind, normalizer, priority, max_per_contact, matchable,"
@@ -38,13 +113,29 @@ text_array_values(HeapTuple tuple, TupleDesc desc, int column, int *n)
 	return out;
 }
 
+/*
+ * The kinds, read again only after a change.  The result lives until the
+ * next change: callers use it within one statement.
+ */
 cdp_kinds *
 cdp_load_kinds(void)
 {
-	cdp_kinds  *kinds = palloc(sizeof(cdp_kinds));
+	cdp_kinds  *kinds;
 	TupleDesc	desc;
+	MemoryContext old;
 
-	cdp_execute(&load_kinds_query, NULL, NULL, true, 0);
+	register_callback();
+	if (cached_kinds != NULL)
+		return cached_kinds;
+	if (cache_context == NULL)
+		cache_context = AllocSetContextCreate(TopMemoryContext, "cdp identifier kinds",
+											  ALLOCSET_SMALL_SIZES);
+	MemoryContextReset(cache_context);
+	kinds_relid = cdp_relid("identifier_kinds");
+
+	cdp_execute(&load_kinds_query, NULL, NULL, false, 0);
+	old = MemoryContextSwitchTo(cache_context);
+	kinds = palloc(sizeof(cdp_kinds));
 	desc = SPI_tuptable->tupdesc;
 	kinds->nkinds = SPI_processed;
 	kinds->kinds = palloc0(sizeof(cdp_kind) * Max(kinds->nkinds, 1));
@@ -69,6 +160,8 @@ cdp_load_kinds(void)
 		k->blocked_patterns = text_array_values(tuple, desc, 7, &k->nblocked_patterns);
 		k->slugs = text_array_values(tuple, desc, 8, &k->nslugs);
 	}
+	MemoryContextSwitchTo(old);
+	cached_kinds = kinds;
 	return kinds;
 }
 

@@ -41,11 +41,10 @@ static cdp_query suppressed_query = {
 	2, {TEXTOID, TEXTOID}
 };
 
-static cdp_query any_suppression_query = {
-	"SELECT EXISTS (SELECT 1 FROM cdp.suppressions)", 0
-};
-
-/* One index probe per identifier: a join against unnest() may be planned as a scan. */
+/*
+ * One unique-index probe per identifier: a single statement over arrays
+ * gets a generic plan that may choose a sequential scan.
+ */
 static cdp_query lookup_query = {
 	"SELECT id, contact_id FROM cdp.identifiers WHERE kind = $1 AND value = $2",
 	2, {TEXTOID, TEXTOID}
@@ -69,33 +68,7 @@ static cdp_query kind_counts_query = {
 	2, {INT8ARRAYOID, TEXTARRAYOID}
 };
 
-static cdp_query new_contact_query = {
-	"INSERT INTO cdp.contacts (last_seen_at) VALUES (now()) RETURNING id", 0
-};
 
-static cdp_query insert_identifier_query = {
-	"INSERT INTO cdp.identifiers (contact_id, kind, value, raw_value, slug, source,"
-	"       is_validated, validation_method, validated_at, outreach)"
-	" SELECT $1, $2, $3, $4,"
-	"        CASE WHEN EXISTS (SELECT 1 FROM cdp.identifiers s WHERE s.contact_id = $1"
-	"                            AND s.kind = $2 AND s.slug = coalesce($5, 'main'))"
-	"             THEN NULL ELSE coalesce($5, 'main') END,"
-	"        $6, $7, CASE WHEN $7 THEN $8 END,"
-	"        CASE WHEN $7 THEN coalesce($9, now()) END, coalesce($10, false)",
-	10, {INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, BOOLOID, TEXTOID,
-	TIMESTAMPTZOID, BOOLOID}
-};
-
-/* Seen again: refresh last_seen_at; a validation is added, never taken away. */
-static cdp_query touch_identifier_query = {
-	"UPDATE cdp.identifiers SET last_seen_at = now(),"
-	"       validation_method = CASE WHEN $2 AND NOT is_validated THEN $3 ELSE validation_method END,"
-	"       validated_at = CASE WHEN $2 AND NOT is_validated THEN coalesce($4, now()) ELSE validated_at END,"
-	"       is_validated = is_validated OR $2,"
-	"       outreach = coalesce($5, outreach)"
-	" WHERE id = $1",
-	5, {INT8OID, BOOLOID, TEXTOID, TIMESTAMPTZOID, BOOLOID}
-};
 
 /* Returns whether the type can be other than ghost (a vendor, or named). */
 static cdp_query touch_contact_query = {
@@ -158,10 +131,7 @@ lock_identifier_values(cdp_item *items, int n)
 static void
 refuse_suppressed(cdp_item *items, int n)
 {
-	bool		isnull;
-
-	cdp_execute(&any_suppression_query, NULL, NULL, false, 1);
-	if (!DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)))
+	if (!cdp_any_suppressions())
 		return;
 	for (int i = 0; i < n; i++)
 	{
@@ -493,54 +463,7 @@ apply_limits(cdp_item *items, int n, matched_contact *matched, int nmatched)
 	}
 }
 
-static void
-attach_item(cdp_item *item, int64 contact, const char *source)
-{
-	Datum		args[10];
-	char		nulls[11] = "          ";
 
-	args[0] = Int64GetDatum(contact);
-	args[1] = CStringGetTextDatum(item->kind->kind);
-	args[2] = CStringGetTextDatum(item->value);
-	args[3] = CStringGetTextDatum(item->raw_value);
-	args[4] = item->slug ? CStringGetTextDatum(item->slug) : (Datum) 0;
-	args[5] = source ? CStringGetTextDatum(source) : (Datum) 0;
-	args[6] = BoolGetDatum(item->validated);
-	args[7] = item->validation_method ? CStringGetTextDatum(item->validation_method) : (Datum) 0;
-	args[8] = TimestampTzGetDatum(item->validated_at);
-	args[9] = BoolGetDatum(item->outreach == 1);
-	if (!item->slug)
-		nulls[4] = 'n';
-	if (!source)
-		nulls[5] = 'n';
-	if (!item->validation_method)
-		nulls[7] = 'n';
-	if (!item->has_validated_at)
-		nulls[8] = 'n';
-	if (item->outreach < 0)
-		nulls[9] = 'n';
-	cdp_execute(&insert_identifier_query, args, nulls, false, 0);
-}
-
-static void
-touch_item(cdp_item *item)
-{
-	Datum		args[5];
-	char		nulls[6] = "     ";
-
-	args[0] = Int64GetDatum(item->existing_id);
-	args[1] = BoolGetDatum(item->validated);
-	args[2] = item->validation_method ? CStringGetTextDatum(item->validation_method) : (Datum) 0;
-	args[3] = TimestampTzGetDatum(item->validated_at);
-	args[4] = BoolGetDatum(item->outreach == 1);
-	if (!item->validation_method)
-		nulls[2] = 'n';
-	if (!item->has_validated_at)
-		nulls[3] = 'n';
-	if (item->outreach < 0)
-		nulls[4] = 'n';
-	cdp_execute(&touch_identifier_query, args, nulls, false, 0);
-}
 
 static int64
 resolve_items(cdp_item *items, int n, const char *source)
@@ -548,6 +471,7 @@ resolve_items(cdp_item *items, int n, const char *source)
 	matched_contact *matched;
 	int			nmatched;
 	int64		contact = 0;
+	bool		existing = true;
 	Datum		args[1];
 
 	for (int i = 0; i < n; i++)
@@ -580,14 +504,20 @@ resolve_items(cdp_item *items, int n, const char *source)
 	}
 
 	if (contact == 0)
-		contact = cdp_execute_int8(&new_contact_query, NULL, NULL);
+	{
+		/* a new contact, created with its identifiers in one statement */
+		contact = cdp_attach_identifiers(items, n, 0, source);
+		existing = false;
+	}
 	else
 	{
 		for (int m = 0; m < nmatched; m++)
 			if (matched[m].accepted && matched[m].id != contact)
 				cdp_merge_into(contact, matched[m].id, "resolve",
 							   cdp_identifier_evidence(matched[m].link->kind->kind,
-												   matched[m].link->value), source);
+													   matched[m].link->value), source);
+		cdp_attach_identifiers(items, n, contact, source);
+		cdp_touch_identifiers(items, n, contact);
 	}
 
 	for (int i = 0; i < n; i++)
@@ -600,24 +530,19 @@ resolve_items(cdp_item *items, int n, const char *source)
 		else if (item->refused_by != NULL)
 			cdp_record_conflict(item->refused_by, item->kind->kind, item->value,
 								item->owner, contact, source);
-		else if (item->existing_id != 0)
-		{
-			/* identifiers of merged contacts are on the survivor now */
-			if (item->kind->matchable)
-				touch_item(item);
-		}
-		else
-			attach_item(item, contact, source);
 	}
 
-	args[0] = Int64GetDatum(contact);
-	cdp_execute(&touch_contact_query, args, NULL, false, 1);
-	if (SPI_processed > 0)
+	if (existing)
 	{
-		bool		isnull;
+		args[0] = Int64GetDatum(contact);
+		cdp_execute(&touch_contact_query, args, NULL, false, 1);
+		if (SPI_processed > 0)
+		{
+			bool		isnull;
 
-		if (DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)))
-			cdp_refresh_contact_type(contact);
+			if (DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)))
+				cdp_refresh_contact_type(contact);
+		}
 	}
 	return contact;
 }

@@ -1,0 +1,203 @@
+/*
+ * resolve_write.c
+ *	  The writes of one resolve, each a single statement however many
+ *	  identifiers the record has: a new contact with its identifiers, new
+ *	  identifiers on an existing contact, and identifiers seen again.
+ */
+#include "identity/identity.h"
+
+#include "catalog/pg_type.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+
+/*
+ * The identifiers of unnest($3..$10) for contact $1 from source $2.  A slug
+ * the contact already uses (checked only when $11, the contact existed) is
+ * left empty.
+ */
+#define INSERT_IDENTIFIERS_SQL(contact) \
+	"INSERT INTO cdp.identifiers (contact_id, kind, value, raw_value, slug, source," \
+	"       is_validated, validation_method, validated_at, outreach)" \
+	" SELECT " contact ", u.kind, u.value, u.raw_value," \
+	"        CASE WHEN $11 AND EXISTS (SELECT 1 FROM cdp.identifiers s" \
+	"                                   WHERE s.contact_id = " contact \
+	"                                     AND s.kind = u.kind AND s.slug = u.slug)" \
+	"             THEN NULL ELSE u.slug END," \
+	"        $2, u.validated, CASE WHEN u.validated THEN u.method END," \
+	"        CASE WHEN u.validated THEN coalesce(u.validated_at, now()) END," \
+	"        coalesce(u.outreach, false)" \
+	"   FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::boolean[]," \
+	"               $8::text[], $9::timestamptz[], $10::boolean[])" \
+	"        AS u(kind, value, raw_value, slug, validated, method, validated_at, outreach)"
+
+#define IDENTIFIER_ARG_TYPES \
+	TEXTOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, BOOLARRAYOID, \
+	TEXTARRAYOID, TIMESTAMPTZARRAYOID, BOOLARRAYOID, BOOLOID
+
+static cdp_query attach_query = {
+	INSERT_IDENTIFIERS_SQL("$1"),
+	11, {INT8OID, IDENTIFIER_ARG_TYPES}
+};
+
+/* $1 is unused: the contact is created by the same statement. */
+static cdp_query new_contact_query = {
+	"WITH contact AS (INSERT INTO cdp.contacts (last_seen_at) VALUES (now()) RETURNING id),"
+	" identifiers AS (" INSERT_IDENTIFIERS_SQL("(SELECT id FROM contact)") " RETURNING 1)"
+	"SELECT id FROM contact",
+	11, {INT8OID, IDENTIFIER_ARG_TYPES}
+};
+
+/* Seen again: refresh last_seen_at; a validation is added, never taken away. */
+static cdp_query touch_query = {
+	"UPDATE cdp.identifiers i SET last_seen_at = now(),"
+	"       validation_method = CASE WHEN u.validated AND NOT i.is_validated"
+	"                                THEN u.method ELSE i.validation_method END,"
+	"       validated_at = CASE WHEN u.validated AND NOT i.is_validated"
+	"                           THEN coalesce(u.validated_at, now()) ELSE i.validated_at END,"
+	"       is_validated = i.is_validated OR u.validated,"
+	"       outreach = coalesce(u.outreach, i.outreach)"
+	"  FROM (SELECT $1[k] AS id, $2[k] AS validated, $3[k] AS method,"
+	"               $4[k] AS validated_at, $5[k] AS outreach"
+	"          FROM generate_subscripts($1, 1) AS k) u"
+	" WHERE i.id = u.id AND i.id = ANY($1)",
+	5, {INT8ARRAYOID, BOOLARRAYOID, TEXTARRAYOID, TIMESTAMPTZARRAYOID, BOOLARRAYOID}
+};
+
+static Datum
+array_of(Datum *elems, bool *nulls, int n, Oid type, int16 len, bool byval, char align)
+{
+	int			dims[1] = {n};
+	int			lbs[1] = {1};
+
+	return PointerGetDatum(construct_md_array(elems, nulls, 1, dims, lbs,
+											  type, len, byval, align));
+}
+
+/* Items to store: new, not blocked, not refused by a rule. */
+static bool
+to_attach(const cdp_item *item)
+{
+	return item->existing_id == 0 && !item->blocked && item->refused_by == NULL;
+}
+
+/*
+ * Store the record's new identifiers on contact (0: a new contact, whose id
+ * is returned).  Within the record the first identifier of a kind takes
+ * "main" (or its own slug); a later one asking for a taken slug gets none.
+ */
+int64
+cdp_attach_identifiers(cdp_item *items, int n, int64 contact, const char *source)
+{
+	Datum	   *kind = palloc(sizeof(Datum) * n);
+	Datum	   *value = palloc(sizeof(Datum) * n);
+	Datum	   *raw = palloc(sizeof(Datum) * n);
+	Datum	   *slug = palloc(sizeof(Datum) * n);
+	bool	   *slug_null = palloc0(sizeof(bool) * n);
+	Datum	   *validated = palloc(sizeof(Datum) * n);
+	Datum	   *method = palloc(sizeof(Datum) * n);
+	bool	   *method_null = palloc0(sizeof(bool) * n);
+	Datum	   *validated_at = palloc(sizeof(Datum) * n);
+	bool	   *validated_at_null = palloc0(sizeof(bool) * n);
+	Datum	   *outreach = palloc(sizeof(Datum) * n);
+	bool	   *outreach_null = palloc0(sizeof(bool) * n);
+	const char **claimed = palloc(sizeof(char *) * n);
+	int			m = 0;
+	Datum		args[11];
+	char		nulls[12] = "           ";
+
+	for (int i = 0; i < n; i++)
+	{
+		cdp_item   *item = &items[i];
+		const char *wanted = item->slug ? item->slug : "main";
+		bool		taken = false;
+
+		if (!to_attach(item))
+			continue;
+		for (int j = 0; j < m; j++)
+			if (claimed[j] != NULL && strcmp(claimed[j], wanted) == 0 &&
+				strcmp(TextDatumGetCString(kind[j]), item->kind->kind) == 0)
+				taken = true;
+		kind[m] = CStringGetTextDatum(item->kind->kind);
+		value[m] = CStringGetTextDatum(item->value);
+		raw[m] = CStringGetTextDatum(item->raw_value);
+		claimed[m] = taken ? NULL : wanted;
+		slug_null[m] = taken;
+		slug[m] = taken ? (Datum) 0 : CStringGetTextDatum(wanted);
+		validated[m] = BoolGetDatum(item->validated);
+		method_null[m] = item->validation_method == NULL;
+		method[m] = method_null[m] ? (Datum) 0 : CStringGetTextDatum(item->validation_method);
+		validated_at_null[m] = !item->has_validated_at;
+		validated_at[m] = TimestampTzGetDatum(item->validated_at);
+		outreach_null[m] = item->outreach < 0;
+		outreach[m] = BoolGetDatum(item->outreach == 1);
+		m++;
+	}
+	if (m == 0 && contact != 0)
+		return contact;
+
+	args[0] = Int64GetDatum(contact);
+	args[1] = source ? CStringGetTextDatum(source) : (Datum) 0;
+	args[2] = array_of(kind, NULL, m, TEXTOID, -1, false, TYPALIGN_INT);
+	args[3] = array_of(value, NULL, m, TEXTOID, -1, false, TYPALIGN_INT);
+	args[4] = array_of(raw, NULL, m, TEXTOID, -1, false, TYPALIGN_INT);
+	args[5] = array_of(slug, slug_null, m, TEXTOID, -1, false, TYPALIGN_INT);
+	args[6] = array_of(validated, NULL, m, BOOLOID, 1, true, TYPALIGN_CHAR);
+	args[7] = array_of(method, method_null, m, TEXTOID, -1, false, TYPALIGN_INT);
+	args[8] = array_of(validated_at, validated_at_null, m, TIMESTAMPTZOID, 8,
+					   FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
+	args[9] = array_of(outreach, outreach_null, m, BOOLOID, 1, true, TYPALIGN_CHAR);
+	args[10] = BoolGetDatum(contact != 0);
+	if (source == NULL)
+		nulls[1] = 'n';
+	if (contact == 0)
+	{
+		nulls[0] = 'n';
+		return cdp_execute_int8(&new_contact_query, args, nulls);
+	}
+	cdp_execute(&attach_query, args, nulls, false, 0);
+	return contact;
+}
+
+/* Refresh the identifiers of the record that the contact already holds. */
+void
+cdp_touch_identifiers(cdp_item *items, int n, int64 contact)
+{
+	Datum	   *id = palloc(sizeof(Datum) * n);
+	Datum	   *validated = palloc(sizeof(Datum) * n);
+	Datum	   *method = palloc(sizeof(Datum) * n);
+	bool	   *method_null = palloc0(sizeof(bool) * n);
+	Datum	   *validated_at = palloc(sizeof(Datum) * n);
+	bool	   *validated_at_null = palloc0(sizeof(bool) * n);
+	Datum	   *outreach = palloc(sizeof(Datum) * n);
+	bool	   *outreach_null = palloc0(sizeof(bool) * n);
+	int			m = 0;
+	Datum		args[5];
+
+	for (int i = 0; i < n; i++)
+	{
+		cdp_item   *item = &items[i];
+
+		/* identifiers of merged contacts are on the survivor now */
+		if (item->existing_id == 0 || item->blocked || item->refused_by != NULL ||
+			!item->kind->matchable)
+			continue;
+		id[m] = Int64GetDatum(item->existing_id);
+		validated[m] = BoolGetDatum(item->validated);
+		method_null[m] = item->validation_method == NULL;
+		method[m] = method_null[m] ? (Datum) 0 : CStringGetTextDatum(item->validation_method);
+		validated_at_null[m] = !item->has_validated_at;
+		validated_at[m] = TimestampTzGetDatum(item->validated_at);
+		outreach_null[m] = item->outreach < 0;
+		outreach[m] = BoolGetDatum(item->outreach == 1);
+		m++;
+	}
+	if (m == 0)
+		return;
+	args[0] = array_of(id, NULL, m, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
+	args[1] = array_of(validated, NULL, m, BOOLOID, 1, true, TYPALIGN_CHAR);
+	args[2] = array_of(method, method_null, m, TEXTOID, -1, false, TYPALIGN_INT);
+	args[3] = array_of(validated_at, validated_at_null, m, TIMESTAMPTZOID, 8,
+					   FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
+	args[4] = array_of(outreach, outreach_null, m, BOOLOID, 1, true, TYPALIGN_CHAR);
+	cdp_execute(&touch_query, args, NULL, false, 0);
+}
