@@ -52,8 +52,9 @@ COMMENT ON TABLE cdp.attributes IS
 COMMENT ON COLUMN cdp.attributes.validations IS
     'min, max, min_length, max_length, pattern, options, decimals; each is a named CHECK constraint';
 
--- What set_profile needs in one lookup: the table, its key and the upsert
--- statement generated from the catalog (rebuilt by every definition change).
+-- What set_profile needs in one lookup: the table, its key, the upsert
+-- statement generated from the catalog and what its error messages say
+-- (rebuilt by every definition change).
 CREATE TABLE cdp_internal.data_tables (
     owner_type       text NOT NULL,
     slug             text NOT NULL,
@@ -61,10 +62,13 @@ CREATE TABLE cdp_internal.data_tables (
     key_column       text NOT NULL,
     attribute_slugs  text[] NOT NULL,
     upsert_sql       text NOT NULL,
+    messages         jsonb NOT NULL,
     PRIMARY KEY (owner_type, slug)
 );
 COMMENT ON TABLE cdp_internal.data_tables IS
     'Generated statements for the typed tables of profiles and document templates';
+COMMENT ON COLUMN cdp_internal.data_tables.messages IS
+    '{"label": .., "constraints": {name: {"attribute", "validation", "detail"}}}: what errors of the upsert say';
 
 SELECT pg_catalog.pg_extension_config_dump('cdp.profiles', '');
 SELECT pg_catalog.pg_extension_config_dump('cdp.document_templates', '');
@@ -155,13 +159,31 @@ COMMENT ON FUNCTION cdp_internal.wrong_json_type(text, text, jsonb, text, anyele
     'Raises 22P02 naming the attribute whose JSON value has the wrong JSON type';
 
 -- Run a generated upsert ($1 key, $2 values, $3 source) with a plan kept per
--- backend and statement text (EXECUTE would parse and plan it on every call).
-CREATE FUNCTION cdp_internal.exec_upsert(sql text, key bigint, "values" jsonb, source text)
+-- backend and statement text (EXECUTE would parse and plan it on every call);
+-- its conversion and constraint errors name the owner, the attribute and the
+-- value (from attribute_slugs and messages, without a subtransaction).
+CREATE FUNCTION cdp_internal.exec_upsert(sql text, key bigint, "values" jsonb, source text,
+                                         attribute_slugs text[], messages jsonb)
 RETURNS void
 AS 'MODULE_PATHNAME', 'cdp_exec_upsert'
 LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION cdp_internal.exec_upsert(text, bigint, jsonb, text) IS
-    'Runs a generated upsert statement with a cached plan';
+COMMENT ON FUNCTION cdp_internal.exec_upsert(text, bigint, jsonb, text, text[], jsonb) IS
+    'Runs a generated upsert statement with a cached plan and explains its errors';
+
+-- The generated upsert converts the value of attribute k (its position in
+-- attribute_slugs) as converted(CASE WHEN converting(k) THEN .. END), so
+-- that exec_upsert knows which attribute a conversion error belongs to.
+CREATE FUNCTION cdp_internal.converting(attribute integer) RETURNS boolean
+AS 'MODULE_PATHNAME', 'cdp_converting'
+LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION cdp_internal.converting(integer) IS
+    'Marks the attribute whose value the running upsert converts (true)';
+
+CREATE FUNCTION cdp_internal.converted(value anyelement) RETURNS anyelement
+AS 'MODULE_PATHNAME', 'cdp_converted'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION cdp_internal.converted(anyelement) IS
+    'Clears the mark of converting and returns the converted value';
 
 -- The PostgreSQL type of a data_type.
 CREATE FUNCTION cdp_internal.attribute_sql_type(data_type text, is_array boolean) RETURNS text
@@ -397,7 +419,8 @@ COMMENT ON FUNCTION cdp_internal.owner_label(text, text) IS 'profile "x" or docu
 -- catalog.  Parameters of the statement: $1 key, $2 values (jsonb), $3 source.
 -- Absent keys keep their stored value; required attributes absent from a
 -- partial update are read back so that the NOT NULL check of the proposed row
--- passes.
+-- passes.  Also stored: what the statement's errors say (the owner label and,
+-- per CHECK constraint, its attribute, validation and detail).
 CREATE FUNCTION cdp_internal.rebuild_data_table(owner_type text, slug text, data_table regclass, key_column text)
 RETURNS void
 LANGUAGE plpgsql
@@ -411,6 +434,9 @@ DECLARE
     sets text := '';
     a cdp.attributes;
     slugs text[] := '{}';
+    checks jsonb := '{}';
+    key text;
+    v jsonb;
     expr text;
     stmt text;
 BEGIN
@@ -423,6 +449,18 @@ BEGIN
             expr := format('CASE WHEN $2 ? %L THEN %s ELSE (SELECT t0.%I FROM %s t0 WHERE t0.%I = $1) END',
                            a.slug, expr, a.slug, data_table, key_column);
         END IF;
+        expr := format('cdp_internal.converted(CASE WHEN cdp_internal.converting(%s) THEN %s END)',
+                       cardinality(slugs), expr);
+        IF a.is_array THEN
+            checks := checks || jsonb_build_object(cdp_internal.constraint_name(a.slug, 'elements'),
+                jsonb_build_object('attribute', a.slug, 'detail', 'An array attribute holds a flat array without nulls.'));
+        END IF;
+        FOR key, v IN SELECT e.key, e.value FROM jsonb_each(a.validations) e LOOP
+            checks := checks || jsonb_build_object(cdp_internal.constraint_name(a.slug, key),
+                jsonb_build_object('attribute', a.slug, 'validation', key,
+                                   'detail', format('The validation is %s: %s%s.', key, v,
+                                                    CASE WHEN a.is_array THEN ' (for every element)' ELSE '' END)));
+        END LOOP;
         cols := cols || format(', %I', a.slug);
         vals := vals || ', ' || expr;
         sets := sets || format(', %I = CASE WHEN $2 ? %L THEN EXCLUDED.%I ELSE t.%I END', a.slug, a.slug, a.slug, a.slug);
@@ -437,12 +475,14 @@ BEGIN
     ELSE
         stmt := stmt || 'NOTHING';
     END IF;
-    INSERT INTO cdp_internal.data_tables AS d (owner_type, slug, data_table, key_column, attribute_slugs, upsert_sql)
+    INSERT INTO cdp_internal.data_tables AS d (owner_type, slug, data_table, key_column, attribute_slugs, upsert_sql,
+                                               messages)
     VALUES (rebuild_data_table.owner_type, rebuild_data_table.slug, rebuild_data_table.data_table,
-            rebuild_data_table.key_column, slugs, stmt)
+            rebuild_data_table.key_column, slugs, stmt, jsonb_build_object('label', label, 'constraints', checks))
     ON CONFLICT ON CONSTRAINT data_tables_pkey DO UPDATE
         SET data_table = EXCLUDED.data_table, key_column = EXCLUDED.key_column,
-            attribute_slugs = EXCLUDED.attribute_slugs, upsert_sql = EXCLUDED.upsert_sql;
+            attribute_slugs = EXCLUDED.attribute_slugs, upsert_sql = EXCLUDED.upsert_sql,
+            messages = EXCLUDED.messages;
 END
 $$;
 COMMENT ON FUNCTION cdp_internal.rebuild_data_table(text, text, regclass, text) IS
@@ -596,9 +636,6 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     unknown jsonb;
-    state text;
-    cname text;
-    colname text;
 BEGIN
     IF jsonb_typeof("values") IS DISTINCT FROM 'object' THEN
         RAISE EXCEPTION 'invalid values for %: %', cdp_internal.owner_label(d.owner_type, d.slug), coalesce("values"::text, 'NULL')
@@ -612,94 +649,8 @@ BEGIN
                   DETAIL = format('Attributes of %s: %s.', cdp_internal.owner_label(d.owner_type, d.slug),
                                   coalesce(nullif(array_to_string(d.attribute_slugs, ', '), ''), 'none'));
     END IF;
-    BEGIN
-        PERFORM cdp_internal.exec_upsert(d.upsert_sql, key, "values", source);
-    EXCEPTION
-        WHEN check_violation OR not_null_violation THEN
-            GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, cname = CONSTRAINT_NAME, colname = COLUMN_NAME;
-            PERFORM cdp_internal.explain_constraint_error(d, "values", state, cname, colname);
-            RAISE;
-        WHEN data_exception OR datatype_mismatch THEN
-            PERFORM cdp_internal.explain_value_error(d, "values");
-            RAISE;
-    END;
+    PERFORM cdp_internal.exec_upsert(d.upsert_sql, key, "values", source, d.attribute_slugs, d.messages);
 END
 $$;
 COMMENT ON FUNCTION cdp_internal.write_values_with(cdp_internal.data_tables, bigint, jsonb, text) IS
-    'Runs the generated upsert of a typed table and explains its errors';
-
--- Raise a clear error for a failed CHECK or NOT NULL constraint of a typed table.
-CREATE FUNCTION cdp_internal.explain_constraint_error(d cdp_internal.data_tables, "values" jsonb, state text,
-                                                     cname text, colname text)
-RETURNS void
-LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    label text := cdp_internal.owner_label(d.owner_type, d.slug);
-    a cdp.attributes;
-    key text;
-    v jsonb;
-BEGIN
-    IF state = '23502' AND colname = ANY (d.attribute_slugs) THEN
-        RAISE EXCEPTION 'attribute "%" of % is required', colname, label
-            USING ERRCODE = '23502', DETAIL = format('Value given: %s.', coalesce(("values" -> colname)::text, 'none'));
-    END IF;
-    IF state <> '23514' THEN
-        RETURN;
-    END IF;
-    FOR a IN SELECT * FROM cdp.attributes t WHERE t.owner_type = d.owner_type AND t.owner_slug = d.slug LOOP
-        IF a.is_array AND cname = cdp_internal.constraint_name(a.slug, 'elements') THEN
-            RAISE EXCEPTION 'invalid value for attribute "%" of %: %', a.slug, label, "values" -> a.slug
-                USING ERRCODE = '23514', CONSTRAINT = cname,
-                      DETAIL = 'An array attribute holds a flat array without nulls.';
-        END IF;
-        FOR key, v IN SELECT e.key, e.value FROM jsonb_each(a.validations) e LOOP
-            IF cname = cdp_internal.constraint_name(a.slug, key) THEN
-                RAISE EXCEPTION 'value of attribute "%" of % fails validation "%": %', a.slug, label, key, "values" -> a.slug
-                    USING ERRCODE = '23514', CONSTRAINT = cname,
-                          DETAIL = format('The validation is %s: %s%s.', key, v,
-                                          CASE WHEN a.is_array THEN ' (for every element)' ELSE '' END);
-            END IF;
-        END LOOP;
-    END LOOP;
-END
-$$;
-COMMENT ON FUNCTION cdp_internal.explain_constraint_error(cdp_internal.data_tables, jsonb, text, text, text) IS
-    'Raises a message naming the attribute and value for a failed constraint of a typed table';
-
--- Find the value that failed to convert by converting each one alone.
-CREATE FUNCTION cdp_internal.explain_value_error(d cdp_internal.data_tables, "values" jsonb)
-RETURNS void
-LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    label text := cdp_internal.owner_label(d.owner_type, d.slug);
-    a cdp.attributes;
-    msg text;
-    state text;
-    detail text;
-BEGIN
-    FOR a IN SELECT * FROM cdp.attributes t
-             WHERE t.owner_type = d.owner_type AND t.owner_slug = d.slug AND "values" ? t.slug
-             ORDER BY t.position LOOP
-        BEGIN
-            EXECUTE format('SELECT (%s)::%s',
-                           cdp_internal.attribute_value_sql(a, label, '$1'),
-                           cdp_internal.attribute_sql_type(a.data_type, a.is_array))
-                USING jsonb_build_object(a.slug, "values" -> a.slug);
-        EXCEPTION WHEN data_exception OR datatype_mismatch THEN
-            GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT, state = RETURNED_SQLSTATE, detail = PG_EXCEPTION_DETAIL;
-            IF state = '22P02' AND msg LIKE 'invalid value for attribute %' THEN
-                RAISE EXCEPTION '%', msg USING ERRCODE = state, DETAIL = detail;
-            END IF;
-            RAISE EXCEPTION 'invalid value for attribute "%" of %: %', a.slug, label, "values" -> a.slug
-                USING ERRCODE = CASE WHEN state LIKE '22%' THEN '22P02' ELSE state END,
-                      DETAIL = upper(left(msg, 1)) || substr(msg, 2) || '.';
-        END;
-    END LOOP;
-END
-$$;
-COMMENT ON FUNCTION cdp_internal.explain_value_error(cdp_internal.data_tables, jsonb) IS
-    'Raises a message naming the attribute and value that failed to convert to its column type';
+    'Checks the values and runs the generated upsert of a typed table';

@@ -146,48 +146,13 @@ $$;
 COMMENT ON FUNCTION cdp.drop_profile(text) IS
     'Drops a profile, its table and its values; refused while a segment or view uses it';
 
+-- The hot path of write_values_with in C (set_profile.c): one lookup of the
+-- profile and the contact, then the generated upsert with a kept plan.
 CREATE FUNCTION cdp.set_profile(contact_id bigint, slug text, "values" jsonb, source text DEFAULT NULL)
 RETURNS void
-LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
-AS $$
--- The hot path of write_values_with, inlined: two cached lookups and the
--- generated upsert with a kept plan.
-DECLARE
-    d cdp_internal.data_tables;
-    merged bigint;
-    key bigint := contact_id;
-    state text;
-    cname text;
-    colname text;
-BEGIN
-    SELECT * INTO d FROM cdp_internal.data_tables t WHERE t.owner_type = 'profile' AND t.slug = set_profile.slug;
-    IF NOT FOUND OR d.key_column <> 'contact_id' THEN
-        RAISE EXCEPTION 'contact profile "%" does not exist', slug USING ERRCODE = '42704';
-    END IF;
-    SELECT c.merged_into INTO merged FROM cdp.contacts c WHERE c.id = set_profile.contact_id;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'contact % does not exist', contact_id USING ERRCODE = '42704';
-    ELSIF merged IS NOT NULL THEN
-        key := cdp_internal.live_contact(merged);
-    END IF;
-    IF jsonb_typeof("values") IS DISTINCT FROM 'object' OR ("values" - d.attribute_slugs) <> '{}' THEN
-        -- raises the error about the values
-        PERFORM cdp_internal.write_values_with(d, key, "values", source);
-    END IF;
-    BEGIN
-        PERFORM cdp_internal.exec_upsert(d.upsert_sql, key, "values", source);
-    EXCEPTION
-        WHEN check_violation OR not_null_violation THEN
-            GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, cname = CONSTRAINT_NAME, colname = COLUMN_NAME;
-            PERFORM cdp_internal.explain_constraint_error(d, "values", state, cname, colname);
-            RAISE;
-        WHEN data_exception OR datatype_mismatch THEN
-            PERFORM cdp_internal.explain_value_error(d, "values");
-            RAISE;
-    END;
-END
-$$;
+AS 'MODULE_PATHNAME', 'cdp_set_profile'
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION cdp.set_profile(bigint, text, jsonb, text) IS
     'Upserts a contact''s profile values (a partial update keeps other attributes; JSON null clears one)';
 
