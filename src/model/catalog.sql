@@ -54,7 +54,8 @@ COMMENT ON COLUMN cdp.attributes.validations IS
 
 -- What set_profile needs in one lookup: the table, its key, the upsert
 -- statement generated from the catalog and what its error messages say
--- (rebuilt by every definition change).
+-- (rebuilt by every definition change, which takes a new generation).
+CREATE SEQUENCE cdp_internal.data_tables_generation_seq;
 CREATE TABLE cdp_internal.data_tables (
     owner_type       text NOT NULL,
     slug             text NOT NULL,
@@ -63,17 +64,21 @@ CREATE TABLE cdp_internal.data_tables (
     attribute_slugs  text[] NOT NULL,
     upsert_sql       text NOT NULL,
     messages         jsonb NOT NULL,
+    generation       bigint NOT NULL DEFAULT nextval('cdp_internal.data_tables_generation_seq'),
     PRIMARY KEY (owner_type, slug)
 );
 COMMENT ON TABLE cdp_internal.data_tables IS
     'Generated statements for the typed tables of profiles and document templates';
 COMMENT ON COLUMN cdp_internal.data_tables.messages IS
     '{"label": .., "constraints": {name: {"attribute", "validation", "detail"}}}: what errors of the upsert say';
+COMMENT ON COLUMN cdp_internal.data_tables.generation IS
+    'New at every rebuild: set_profile keeps the statement per backend until it changes';
 
 SELECT pg_catalog.pg_extension_config_dump('cdp.profiles', '');
 SELECT pg_catalog.pg_extension_config_dump('cdp.document_templates', '');
 SELECT pg_catalog.pg_extension_config_dump('cdp.attributes', '');
 SELECT pg_catalog.pg_extension_config_dump('cdp_internal.data_tables', '');
+SELECT pg_catalog.pg_extension_config_dump('cdp_internal.data_tables_generation_seq', '');
 
 -- Helpers that CHECK constraints of array attributes call (one value per element).
 CREATE FUNCTION cdp_internal.array_min_length(elems text[]) RETURNS integer
@@ -482,7 +487,7 @@ BEGIN
     ON CONFLICT ON CONSTRAINT data_tables_pkey DO UPDATE
         SET data_table = EXCLUDED.data_table, key_column = EXCLUDED.key_column,
             attribute_slugs = EXCLUDED.attribute_slugs, upsert_sql = EXCLUDED.upsert_sql,
-            messages = EXCLUDED.messages;
+            messages = EXCLUDED.messages, generation = EXCLUDED.generation;
 END
 $$;
 COMMENT ON FUNCTION cdp_internal.rebuild_data_table(text, text, regclass, text) IS

@@ -3,6 +3,11 @@
  *	  cdp.set_profile, the hot path of profile writes: one lookup of the profile
  *	  and the contact, then the generated upsert (upsert_fmgr.c), without PL/pgSQL.
  *
+ * The lookup reads the profile's generation (a new one from a sequence at
+ * every rebuild of its data_tables row) and table, not its statement: the
+ * statement, the attribute slugs and the messages are kept per backend and
+ * profile, and read again when the generation or the table differ.
+ *
  * Rare paths stay in SQL: a merged contact is followed by
  * cdp_internal.live_contact, and values that are not an object of known
  * attributes are handed to cdp_internal.write_values, which raises their error.
@@ -12,6 +17,8 @@
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "utils/builtins.h"
+#include "utils/hsearch.h"
+#include "utils/memutils.h"
 
 PG_FUNCTION_INFO_V1(cdp_set_profile);
 
@@ -23,13 +30,18 @@ typedef struct SavedPlan
 	SPIPlanPtr	plan;
 } SavedPlan;
 
-/* The profile's data_tables row and the contact, in one row (always one). */
+/* The profile's generation and table, and the contact (no row: no profile). */
 static SavedPlan lookup = {
-	"SELECT d.key_column, d.attribute_slugs, d.upsert_sql, d.messages, c.id, c.merged_into"
-	"  FROM (SELECT) AS one"
-	"  LEFT JOIN cdp_internal.data_tables d ON d.owner_type = 'profile' AND d.slug = $1"
-	"  LEFT JOIN cdp.contacts c ON c.id = $2",
+	"SELECT d.generation, d.data_table::oid, d.key_column = 'contact_id', c.id, c.merged_into"
+	"  FROM cdp_internal.data_tables d LEFT JOIN cdp.contacts c ON c.id = $2"
+	" WHERE d.owner_type = 'profile' AND d.slug = $1",
 	2, {TEXTOID, INT8OID}, NULL
+};
+
+static SavedPlan statement = {
+	"SELECT d.generation, d.data_table::oid, d.upsert_sql, d.attribute_slugs, d.messages"
+	"  FROM cdp_internal.data_tables d WHERE d.owner_type = 'profile' AND d.slug = $1",
+	1, {TEXTOID}, NULL
 };
 
 static SavedPlan live_contact = {
@@ -40,6 +52,18 @@ static SavedPlan write_values = {
 	"SELECT cdp_internal.write_values('profile', $1, $2, $3, $4)",
 	4, {TEXTOID, INT8OID, JSONBOID, TEXTOID}, NULL
 };
+
+/* A profile's statement as last read by this backend. */
+typedef struct ProfileUpsert
+{
+	char		slug[NAMEDATALEN];	/* hash key; profile slugs are shorter */
+	int64		generation;
+	Oid			data_table;
+	MemoryContext cxt;			/* holds upsert */
+	CdpUpsert	upsert;
+} ProfileUpsert;
+
+static HTAB *profile_upserts = NULL;
 
 static void
 execute(SavedPlan *saved, Datum *args, const char *nulls)
@@ -61,6 +85,59 @@ execute(SavedPlan *saved, Datum *args, const char *nulls)
 	if (rc < 0)
 		elog(ERROR, "SPI_execute_plan failed for \"%s\": %s",
 			 saved->sql, SPI_result_code_string(rc));
+}
+
+/*
+ * The upsert of profile slug at this generation and table: the kept one, or
+ * read again (the rare path).
+ */
+static const CdpUpsert *
+profile_upsert(const char *slug, int64 generation, Oid data_table)
+{
+	ProfileUpsert *entry;
+	Datum		arg;
+	HeapTuple	row;
+	TupleDesc	desc;
+	bool		isnull;
+	MemoryContext cxt;
+	MemoryContext old;
+	CdpUpsert	upsert;
+
+	if (profile_upserts == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = NAMEDATALEN;
+		ctl.entrysize = sizeof(ProfileUpsert);
+		profile_upserts = hash_create("cdp profile upserts", 16, &ctl, HASH_ELEM | HASH_STRINGS);
+	}
+	entry = hash_search(profile_upserts, slug, HASH_FIND, NULL);
+	if (entry != NULL && entry->generation == generation && entry->data_table == data_table)
+		return &entry->upsert;
+
+	arg = CStringGetTextDatum(slug);
+	execute(&statement, &arg, " ");
+	if (SPI_processed != 1)
+		elog(ERROR, "data table of profile \"%s\" vanished", slug);
+	row = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+	cxt = AllocSetContextCreate(CacheMemoryContext, "cdp profile upsert", ALLOCSET_SMALL_SIZES);
+	old = MemoryContextSwitchTo(cxt);
+	cdp_upsert_init(&upsert, SPI_getbinval(row, desc, 3, &isnull),
+					SPI_getbinval(row, desc, 4, &isnull),
+					SPI_getbinval(row, desc, 5, &isnull));
+	MemoryContextSwitchTo(old);
+
+	if (entry == NULL)
+		entry = hash_search(profile_upserts, slug, HASH_ENTER, NULL);
+	else
+		MemoryContextDelete(entry->cxt);
+	/* the generation read with the statement: it may be newer than the lookup's */
+	entry->generation = DatumGetInt64(SPI_getbinval(row, desc, 1, &isnull));
+	entry->data_table = DatumGetObjectId(SPI_getbinval(row, desc, 2, &isnull));
+	entry->cxt = cxt;
+	entry->upsert = upsert;
+	return &entry->upsert;
 }
 
 /* Every key of values is an attribute slug (values is an object). */
@@ -107,7 +184,8 @@ cdp_set_profile(PG_FUNCTION_ARGS)
 	bool		isnull;
 	Datum		d;
 	int64		key;
-	CdpUpsert	upsert;
+	char	   *slug;
+	const CdpUpsert *upsert;
 	Jsonb	   *values = PG_ARGISNULL(2) ? NULL : PG_GETARG_JSONB_P(2);
 	text	   *source = PG_ARGISNULL(3) ? NULL : PG_GETARG_TEXT_PP(3);
 
@@ -119,19 +197,16 @@ cdp_set_profile(PG_FUNCTION_ARGS)
 	args[1] = PG_ARGISNULL(0) ? (Datum) 0 : PG_GETARG_DATUM(0);
 	nulls[1] = PG_ARGISNULL(0) ? 'n' : ' ';
 	execute(&lookup, args, nulls);
-	if (SPI_processed != 1)
-		elog(ERROR, "profile lookup returned " UINT64_FORMAT " rows", (uint64) SPI_processed);
+	slug = PG_ARGISNULL(1) ? "<NULL>" : text_to_cstring(PG_GETARG_TEXT_PP(1));
+	if (SPI_processed != 1 ||
+		!DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull)))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("contact profile \"%s\" does not exist", slug)));
 	row = SPI_tuptable->vals[0];
 	desc = SPI_tuptable->tupdesc;
 
-	d = SPI_getbinval(row, desc, 1, &isnull);
-	if (isnull || strcmp(TextDatumGetCString(d), "contact_id") != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("contact profile \"%s\" does not exist",
-						PG_ARGISNULL(1) ? "<NULL>" : text_to_cstring(PG_GETARG_TEXT_PP(1)))));
-
-	d = SPI_getbinval(row, desc, 5, &isnull);
+	d = SPI_getbinval(row, desc, 4, &isnull);
 	if (isnull)
 	{
 		if (PG_ARGISNULL(0))
@@ -143,7 +218,7 @@ cdp_set_profile(PG_FUNCTION_ARGS)
 				 errmsg("contact " INT64_FORMAT " does not exist", PG_GETARG_INT64(0))));
 	}
 	key = DatumGetInt64(d);
-	d = SPI_getbinval(row, desc, 6, &isnull);
+	d = SPI_getbinval(row, desc, 5, &isnull);
 	if (!isnull)
 	{
 		args[0] = d;
@@ -151,10 +226,9 @@ cdp_set_profile(PG_FUNCTION_ARGS)
 		key = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	}
 
-	cdp_upsert_init(&upsert, SPI_getbinval(row, desc, 3, &isnull),
-					SPI_getbinval(row, desc, 2, &isnull),
-					SPI_getbinval(row, desc, 4, &isnull));
-	if (values == NULL || !known_attributes(values, &upsert))
+	upsert = profile_upsert(slug, DatumGetInt64(SPI_getbinval(row, desc, 1, &isnull)),
+							DatumGetObjectId(SPI_getbinval(row, desc, 2, &isnull)));
+	if (values == NULL || !known_attributes(values, upsert))
 	{
 		/* raises the error about the values */
 		args[0] = PG_GETARG_DATUM(1);
@@ -167,7 +241,7 @@ cdp_set_profile(PG_FUNCTION_ARGS)
 		execute(&write_values, args, nulls);
 	}
 	else
-		cdp_upsert_run(&upsert, key, values, source);
+		cdp_upsert_run(upsert, key, values, source);
 
 	SPI_finish();
 	PG_RETURN_VOID();

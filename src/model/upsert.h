@@ -22,7 +22,8 @@ typedef struct CdpUpsert
 	Jsonb	   *messages;		/* messages: label and CHECK constraints */
 } CdpUpsert;
 
-/* Fill a CdpUpsert from the columns of a data_tables row (detoasts them). */
+/* Fill a CdpUpsert from the columns of a data_tables row, copied into
+ * CurrentMemoryContext (detoasted). */
 extern void cdp_upsert_init(CdpUpsert *upsert, Datum sql, Datum slugs,
 							Datum messages);
 

@@ -291,12 +291,12 @@ cdp_upsert_init(CdpUpsert *upsert, Datum sql, Datum slugs, Datum messages)
 	bool	   *nulls;
 
 	upsert->sql = TextDatumGetCString(sql);
-	deconstruct_array(DatumGetArrayTypeP(slugs), TEXTOID, -1, false, TYPALIGN_INT,
+	deconstruct_array(DatumGetArrayTypePCopy(slugs), TEXTOID, -1, false, TYPALIGN_INT,
 					  &upsert->slugs, &nulls, &upsert->nslugs);
 	for (int i = 0; i < upsert->nslugs; i++)
 		if (nulls[i])
 			elog(ERROR, "attribute_slugs of a data table holds a null");
-	upsert->messages = DatumGetJsonbP(messages);
+	upsert->messages = DatumGetJsonbPCopy(messages);
 }
 
 /* Run the statement with its kept plan (out of line: PG_TRY is around it). */
