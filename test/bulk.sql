@@ -126,7 +126,7 @@ UPDATE cdp.identifier_kinds SET blocked_values = ARRAY['test@example.com'],
        blocked_patterns = ARRAY['%@blocked.example'] WHERE kind = 'email';
 SELECT FROM pg_temp.bulk($$SELECT * FROM (VALUES
     ('b1', 'external_id', 'b1', 'form'), ('b1', 'email', ' TEST@example.com', 'form'),
-    ('b2', 'external_id', 'b2', 'form'), ('b2', 'email', 'test@example.com', 'form'),
+    ('b2', 'external_id', 'b2', 'form'), ('b2', 'email', 'test@example.com', 'shop'),
     ('b3', 'external_id', 'b3', NULL), ('b3', 'email', 'anyone@blocked.example', NULL),
     ('b4', 'external_id', 'b4', NULL), ('b4', 'email', 'Anyone@BLOCKED.example', NULL))
     v(record_id, kind, value, source)$$);
@@ -137,10 +137,10 @@ SELECT is_empty($$SELECT 1 FROM cdp.identifiers WHERE kind = 'email'$$,
 SELECT results_eq(
     $$SELECT rule, kind, value, contact_id, other_contact_id, source FROM cdp.identity_conflicts ORDER BY other_contact_id$$,
     $$VALUES ('blocked'::text, 'email'::text, 'test@example.com'::text, NULL::bigint, pg_temp.r('b1'), 'form'::text),
-             ('blocked', 'email', 'test@example.com', NULL, pg_temp.r('b2'), 'form'),
+             ('blocked', 'email', 'test@example.com', NULL, pg_temp.r('b2'), 'shop'),
              ('blocked', 'email', 'anyone@blocked.example', NULL, pg_temp.r('b3'), NULL),
              ('blocked', 'email', 'anyone@blocked.example', NULL, pg_temp.r('b4'), NULL)$$,
-    'blocked: each refused link is a conflict with rule blocked');
+    'blocked: each refused link is a conflict with rule blocked, with the source of its own row');
 UPDATE cdp.identifier_kinds SET blocked_values = '{}', blocked_patterns = '{}' WHERE kind = 'email';
 
 -- max_per_contact: Segment's worked example against an existing contact

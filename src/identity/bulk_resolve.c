@@ -75,6 +75,7 @@ typedef struct edge
 {
 	int32		record;
 	int32		ident;
+	const char *source;			/* of this row, for conflicts */
 } edge;
 
 typedef struct bulk_state
@@ -82,6 +83,10 @@ typedef struct bulk_state
 	cdp_kinds  *kinds;
 	strmap_hash *record_map;
 	strmap_hash *ident_map;
+	strmap_hash *raw_map;		/* kind, region and raw value -> normalised */
+	char	  **normalized;
+	int32		nnormalized;
+	int32		normalized_cap;
 	record_node *records;
 	int32		nrecords;
 	int32		records_cap;
@@ -205,6 +210,36 @@ add_ident(bulk_state *s, const cdp_kind *kind, char *value, char *raw, char *sou
 	return e->index;
 }
 
+/*
+ * Normalise a raw value, once per distinct (kind, region, raw value): the
+ * same spelling arriving from many records costs one libphonenumber call.
+ */
+static char *
+normalize_once(bulk_state *s, const cdp_kind *kind, char *raw, char *region)
+{
+	bool		found;
+	char	   *key = psprintf("%s%c%s%c%s", kind->kind, '\x1f', region ? region : "",
+							   '\x1f', raw);
+	strmap_entry *e = strmap_insert(s->raw_map, key, &found);
+
+	if (found)
+	{
+		pfree(key);
+		return s->normalized[e->index];
+	}
+	if (s->nnormalized == s->normalized_cap)
+	{
+		s->normalized_cap *= 2;
+		s->normalized = repalloc_huge(s->normalized, sizeof(char *) * s->normalized_cap);
+	}
+	/* an error here leaves the entry half made, but aborts the whole call */
+	s->normalized[s->nnormalized] =
+		text_to_cstring(cdp_normalize(kind->normalizer, raw, strlen(raw), region,
+									  ERRCODE_INVALID_PARAMETER_VALUE));
+	e->index = s->nnormalized++;
+	return s->normalized[e->index];
+}
+
 /* Read and normalise the whole input through a cursor. */
 static void
 read_input(bulk_state *s, const char *query)
@@ -250,7 +285,7 @@ read_input(bulk_state *s, const char *query)
 			char	   *source = column_text(t, desc, c_source);
 			char	   *region = column_text(t, desc, c_region);
 			const cdp_kind *kind;
-			text	   *value;
+			char	   *normalized;
 			int32		rec;
 
 			CHECK_FOR_INTERRUPTS();
@@ -267,8 +302,7 @@ read_input(bulk_state *s, const char *query)
 						 errmsg("unknown identifier kind: \"%s\"", kind_name),
 						 errdetail("Row %lld of the resolve_all query, record \"%s\".",
 								   (long long) rows + r + 1, record_id)));
-			value = cdp_normalize(kind->normalizer, raw, strlen(raw), region,
-								  ERRCODE_INVALID_PARAMETER_VALUE);
+			normalized = normalize_once(s, kind, raw, region);
 
 			rec = add_record(s, record_id);
 			if (s->nedges == s->edges_cap)
@@ -277,7 +311,8 @@ read_input(bulk_state *s, const char *query)
 				s->edges = repalloc_huge(s->edges, sizeof(edge) * s->edges_cap);
 			}
 			s->edges[s->nedges].record = rec;
-			s->edges[s->nedges].ident = add_ident(s, kind, text_to_cstring(value), raw, source);
+			s->edges[s->nedges].ident = add_ident(s, kind, normalized, raw, source);
+			s->edges[s->nedges].source = source;
 			s->nedges++;
 		}
 		rows += SPI_processed;
@@ -945,7 +980,7 @@ write_conflicts(bulk_state *s, components *comps)
 			rule[k] = (char *) s->refused_rule[start + k];
 			kind[k] = node->kind->kind;
 			value[k] = (char *) node->value;
-			source[k] = (char *) node->source;
+			source[k] = (char *) e->source;
 			other[k] = comps->contact_id[comps->of_root[cdp_uf_find(&s->uf, RECORD_NODE(s, e->record))]];
 			holder_null[k] = node->blocked || holder_comp < 0;
 			holder[k] = holder_null[k] ? (Datum) 0 : Int64GetDatum(comps->contact_id[holder_comp]);
@@ -980,6 +1015,9 @@ init_state(bulk_state *s)
 			s->limited[s->nlimited++] = &s->kinds->kinds[k];
 	s->record_map = strmap_create(CurrentMemoryContext, 1024, NULL);
 	s->ident_map = strmap_create(CurrentMemoryContext, 1024, NULL);
+	s->raw_map = strmap_create(CurrentMemoryContext, 1024, NULL);
+	s->normalized_cap = 1024;
+	s->normalized = palloc(sizeof(char *) * s->normalized_cap);
 	s->records_cap = s->idents_cap = 1024;
 	s->records = palloc(sizeof(record_node) * s->records_cap);
 	s->idents = palloc(sizeof(ident_node) * s->idents_cap);
