@@ -137,6 +137,9 @@ SELECT cdp.normalize_email(repeat('é', 33) || '@example.com');  -- 66 octets
 SELECT cdp.normalize_email('a@' || repeat('b', 64) || '.com');
 SELECT cdp.normalize_email('a@' || repeat(repeat('b', 63) || '.', 3) || repeat('c', 62));
 SELECT cdp.normalize_email(repeat('a', 1025));
+-- 1024 bytes that NFC makes longer (U+0958 is 3 bytes, its NFC 6): refused, no overflow
+SELECT cdp.is_valid_identifier('email', 'a@' || repeat(U&'\0958', 338) || '.example') AS nfc_grows;
+SELECT octet_length('a@' || repeat(U&'\0958', 338) || '.example') AS input_octets;
 SELECT cdp.normalize_email('jane@example');
 SELECT cdp.normalize_email('jane@example..com');
 SELECT cdp.normalize_email('jane@.example.com');

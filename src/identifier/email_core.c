@@ -267,6 +267,8 @@ normalize_domain(const char *d, size_t n, cdp_email_parts *parts)
 
 	if (n == 0)
 		return fail(parts, "The domain after \"@\" is empty.");
+	if (n > CDP_EMAIL_INPUT_MAX)
+		return fail(parts, "The address is longer than 1024 bytes.");
 	if (d[0] == '[')
 		return fail(parts, "Domain literals such as [192.0.2.1] are not accepted.");
 
@@ -481,6 +483,12 @@ cdp_email_parse(const char *input, size_t len, cdp_email_parts *parts)
 		nfc = cdp_nfc(s, n, &n);
 		if (nfc == NULL)
 			return fail(parts, "The address could not be normalised to NFC.");
+		/* NFC can lengthen text (U+0958 is 3 bytes, its NFC 6): check again */
+		if (n > CDP_EMAIL_INPUT_MAX)
+		{
+			free(nfc);
+			return fail(parts, "The address is longer than 1024 bytes.");
+		}
 		s = nfc;
 	}
 	ok = parse_nfc(s, n, parts);
