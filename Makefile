@@ -68,6 +68,9 @@ SHLIB_LINK = -lphonenumber -lidn2 -lunistring -lstdc++
 # dependency on every machine that builds cdp.
 override with_llvm = no
 
+# Rebuild objects when a header they include changes.
+override autodepend = yes
+
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)

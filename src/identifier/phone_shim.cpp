@@ -124,10 +124,15 @@ cdp_phonelib_parse(const char *text, const char *region, bool details,
 		out->country_code = number.country_code();
 		util->Format(number, PhoneNumberUtil::E164, &formatted);
 		copy_string(out->e164, sizeof(out->e164), formatted);
-		util->GetRegionCodeForNumber(number, &number_region);
-		copy_string(out->region, sizeof(out->region), number_region);
-		out->number_type = number_type_name(util->GetNumberType(number));
-		out->national[0] = out->international[0] = '\0';
+		out->region[0] = out->national[0] = out->international[0] = '\0';
+		out->number_type = NULL;
+		/* region and type cost as much as validation: only when asked or refused */
+		if (details || !out->valid)
+		{
+			util->GetRegionCodeForNumber(number, &number_region);
+			copy_string(out->region, sizeof(out->region), number_region);
+			out->number_type = number_type_name(util->GetNumberType(number));
+		}
 		if (details)
 		{
 			util->Format(number, PhoneNumberUtil::NATIONAL, &formatted);

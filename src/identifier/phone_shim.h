@@ -20,9 +20,10 @@ typedef struct cdp_phone_number
 {
 	char		e164[32];
 	int			country_code;
+	bool		valid;
+	/* filled only when details are asked for or the number is not valid */
 	char		region[4];		/* ISO 3166 alpha-2, "ZZ" when unknown */
 	const char *number_type;	/* "mobile", "fixed_line", ... (static) */
-	bool		valid;
 	/* filled only when details are asked for */
 	char		national[64];
 	char		international[64];

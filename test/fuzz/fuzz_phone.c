@@ -38,8 +38,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	if (strnlen(out.e164, sizeof(out.e164)) == sizeof(out.e164) ||
-		strnlen(out.region, sizeof(out.region)) == sizeof(out.region) ||
-		out.number_type == NULL)
+		strnlen(out.region, sizeof(out.region)) == sizeof(out.region))
+		abort();
+	/* region and type are filled when details are asked for or it is invalid */
+	if ((details || !out.valid) && out.number_type == NULL)
 		abort();
 	if (out.valid)
 	{
