@@ -39,6 +39,7 @@ SQL_SOURCES = \
 	src/identifier/email_type.sql \
 	src/identifier/phone_type.sql \
 	src/identity/tables.sql \
+	src/identity/kind_integrity.sql \
 	src/identity/identity.sql \
 	src/identity/graph.sql \
 	src/model/catalog.sql \

@@ -2,7 +2,7 @@
 -- the merge rules, merge_contacts, unmerge, forget_contact and bad input.
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS cdp;
-SELECT plan(164);
+SELECT plan(170);
 
 -- Contacts made by this file, by name.
 CREATE TEMP TABLE c (name text PRIMARY KEY, id bigint);
@@ -583,6 +583,28 @@ SELECT throws_ok($$SELECT cdp.resolve('{"email": "jane.doe@example.com", "extern
 SELECT results_eq('SELECT * FROM pg_temp.counts()', 'SELECT * FROM counts_before',
     'no failed call left a contact, identifier, merge, conflict, block or suppression behind');
 SELECT is(cdp.find_contact('email', 'brand.new@example.com'), NULL, 'the valid part of a failed record was not kept');
+
+
+-- the kind of an identifier must be a cdp.identifier_kinds row (statement triggers)
+SELECT throws_ok($$INSERT INTO cdp.identifiers (contact_id, kind, value)
+                   VALUES ((SELECT min(id) FROM cdp.contacts), 'nope', 'x')$$,
+    '23503', 'insert into cdp.identifiers violates its kind reference',
+    'kinds: an identifier of an unknown kind is refused');
+SELECT throws_ok($$UPDATE cdp.identifiers SET kind = 'nope' WHERE id = (SELECT min(id) FROM cdp.identifiers)$$,
+    '23503', 'update of cdp.identifiers violates its kind reference',
+    'kinds: changing an identifier to an unknown kind is refused');
+SELECT throws_ok($$DELETE FROM cdp.identifier_kinds WHERE kind = 'email'$$,
+    '23503', 'identifier kind "email" is still used by cdp.identifiers',
+    'kinds: a kind in use cannot be deleted');
+SELECT throws_ok($$TRUNCATE cdp.identifier_kinds CASCADE$$,
+    '23503', 'cannot truncate cdp.identifier_kinds while cdp.identifiers has rows',
+    'kinds: the kinds cannot be truncated under identifiers');
+UPDATE cdp.identifier_kinds SET kind = 'mail' WHERE kind = 'email';
+SELECT is((SELECT count(*) FROM cdp.identifiers WHERE kind = 'email'), 0::bigint,
+    'kinds: renaming a kind renames its identifiers (none left under the old name)');
+SELECT cmp_ok((SELECT count(*) FROM cdp.identifiers WHERE kind = 'mail'), '>', 0::bigint,
+    'kinds: and they are found under the new name');
+UPDATE cdp.identifier_kinds SET kind = 'email' WHERE kind = 'mail';
 
 SELECT * FROM finish();
 ROLLBACK;

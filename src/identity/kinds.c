@@ -9,6 +9,8 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_collation.h"
 #include "commands/trigger.h"
+#include "executor/executor.h"
+#include "utils/tuplestore.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/inval.h"
@@ -194,4 +196,60 @@ cdp_value_blocked(const cdp_kind *kind, const char *value)
 		}
 	}
 	return false;
+}
+
+PG_FUNCTION_INFO_V1(cdp_check_identifier_kinds);
+
+/*
+ * Statement trigger on cdp.identifiers: every inserted row's kind must be a
+ * cdp.identifier_kinds row.  Reads the transition table against the cached
+ * kinds, so a bulk insert costs one pass and no query.
+ */
+Datum
+cdp_check_identifier_kinds(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	Tuplestorestate *rows;
+	TupleDesc	desc;
+	TupleTableSlot *slot;
+	int			kind_column;
+	int			reader;
+	cdp_kinds  *kinds;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || trigdata->tg_newtable == NULL)
+		elog(ERROR, "cdp_check_identifier_kinds must be an insert trigger with a transition table");
+	rows = trigdata->tg_newtable;
+	desc = RelationGetDescr(trigdata->tg_relation);
+	kind_column = SPI_fnumber(desc, "kind");
+	if (kind_column <= 0)
+		elog(ERROR, "cdp.identifiers has no column \"kind\"");
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	kinds = cdp_load_kinds();
+	slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
+	/* a read pointer of our own, so other readers of the table are undisturbed */
+	reader = tuplestore_alloc_read_pointer(rows, EXEC_FLAG_REWIND);
+	tuplestore_select_read_pointer(rows, reader);
+	tuplestore_rescan(rows);
+	while (tuplestore_gettupleslot(rows, true, false, slot))
+	{
+		bool		isnull;
+		Datum		kind = slot_getattr(slot, kind_column, &isnull);
+		char	   *name;
+
+		if (isnull)
+			continue;			/* NOT NULL has refused it already */
+		name = TextDatumGetCString(kind);
+		if (cdp_find_kind(kinds, name) == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
+					 errmsg("insert into cdp.identifiers violates its kind reference"),
+					 errdetail("Identifier kind \"%s\" is not in cdp.identifier_kinds.", name)));
+		pfree(name);
+	}
+	tuplestore_select_read_pointer(rows, 0);
+	ExecDropSingleTupleTableSlot(slot);
+	SPI_finish();
+	return PointerGetDatum(NULL);
 }

@@ -17,7 +17,13 @@ cdp_execute(cdp_query *query, Datum *values, const char *nulls,
 
 	if (query->plan == NULL)
 	{
-		SPIPlanPtr	plan = SPI_prepare(query->sql, query->nargs, query->argtypes);
+		/*
+		 * Generic plans: these statements are simple index work whatever
+		 * the parameters, and a custom plan per call costs more than the
+		 * statement (array parameters keep the plan cache choosing custom).
+		 */
+		SPIPlanPtr	plan = SPI_prepare_cursor(query->sql, query->nargs, query->argtypes,
+											  CURSOR_OPT_GENERIC_PLAN);
 
 		if (plan == NULL)
 			elog(ERROR, "SPI_prepare failed for \"%s\": %s",

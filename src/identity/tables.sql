@@ -17,7 +17,8 @@ CREATE TABLE cdp.contacts (
     CONSTRAINT contacts_not_merged_into_self CHECK (merged_into <> id)
 );
 CREATE INDEX contacts_merged_into_idx ON cdp.contacts (merged_into) WHERE merged_into IS NOT NULL;
-CREATE INDEX contacts_ghosts_idx ON cdp.contacts (last_seen_at) WHERE type = 'ghost';
+-- No index on last_seen_at: every resolve moves it, and an index would make
+-- those updates non-HOT; cleanup_ghosts, a maintenance job, scans instead.
 COMMENT ON TABLE cdp.contacts IS
     'Unified contacts; a merged contact stays as a tombstone whose merged_into leads to the survivor';
 COMMENT ON COLUMN cdp.contacts.type IS
@@ -27,7 +28,7 @@ COMMENT ON COLUMN cdp.contacts.merged_into IS 'The contact this one was merged i
 CREATE TABLE cdp.identifiers (
     id                bigserial PRIMARY KEY,
     contact_id        bigint NOT NULL REFERENCES cdp.contacts (id),
-    kind              text NOT NULL REFERENCES cdp.identifier_kinds (kind) ON UPDATE CASCADE,
+    kind              text NOT NULL,    -- a cdp.identifier_kinds row; see kind_integrity.sql
     value             text NOT NULL,
     raw_value         text,
     slug              text,
@@ -41,7 +42,7 @@ CREATE TABLE cdp.identifiers (
     CONSTRAINT identifiers_kind_value_key UNIQUE (kind, value),
     CONSTRAINT identifiers_contact_kind_slug_key UNIQUE (contact_id, kind, slug)
 );
-CREATE INDEX identifiers_contact_idx ON cdp.identifiers (contact_id);
+-- Lookups by contact use identifiers_contact_kind_slug_key (contact_id first).
 COMMENT ON TABLE cdp.identifiers IS
     'Normalised identifiers of contacts; each (kind, value) belongs to exactly one contact';
 COMMENT ON COLUMN cdp.identifiers.slug IS
