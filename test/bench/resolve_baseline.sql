@@ -14,55 +14,25 @@
 -- What it leaves out (so it does less than cdp.resolve): merge blocks,
 -- limits, blocked values, suppressions, the contact type, model hooks.
 
-CREATE TABLE bench.contacts (
-    id            bigserial PRIMARY KEY,
-    given_name    text,
-    family_name   text,
-    is_vendor     boolean NOT NULL DEFAULT false,
-    type          text NOT NULL DEFAULT 'ghost'
-                  CHECK (type IN ('vendor', 'contact', 'lead', 'ghost')),
-    created_at    timestamptz NOT NULL DEFAULT now(),
-    updated_at    timestamptz NOT NULL DEFAULT now(),
-    last_seen_at  timestamptz,
-    archived_at   timestamptz,
-    merged_into   bigint REFERENCES bench.contacts (id),
-    CHECK (merged_into <> id)
-);
-CREATE INDEX ON bench.contacts (merged_into) WHERE merged_into IS NOT NULL;
-CREATE INDEX ON bench.contacts (last_seen_at) WHERE type = 'ghost';
+-- The tables copy cdp's columns, defaults, checks and indexes (LIKE), so
+-- they follow cdp's schema; ids come from their own sequences, and the
+-- references are plain foreign keys.
+CREATE TABLE bench.contacts (LIKE cdp.contacts INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING INDEXES);
+CREATE SEQUENCE bench.contacts_id_seq OWNED BY bench.contacts.id;
+ALTER TABLE bench.contacts ALTER id SET DEFAULT nextval('bench.contacts_id_seq'),
+    ADD FOREIGN KEY (merged_into) REFERENCES bench.contacts (id);
 
-CREATE TABLE bench.identifiers (
-    id                bigserial PRIMARY KEY,
-    contact_id        bigint NOT NULL REFERENCES bench.contacts (id),
-    kind              text NOT NULL REFERENCES cdp.identifier_kinds (kind) ON UPDATE CASCADE,
-    value             text NOT NULL,
-    raw_value         text,
-    slug              text,
-    source            text,
-    is_validated      boolean NOT NULL DEFAULT false,
-    validation_method text,
-    validated_at      timestamptz,
-    outreach          boolean NOT NULL DEFAULT false,
-    first_seen_at     timestamptz NOT NULL DEFAULT now(),
-    last_seen_at      timestamptz NOT NULL DEFAULT now(),
-    UNIQUE (kind, value),
-    UNIQUE (contact_id, kind, slug)
-);
-CREATE INDEX ON bench.identifiers (contact_id);
+CREATE TABLE bench.identifiers (LIKE cdp.identifiers INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING INDEXES);
+CREATE SEQUENCE bench.identifiers_id_seq OWNED BY bench.identifiers.id;
+ALTER TABLE bench.identifiers ALTER id SET DEFAULT nextval('bench.identifiers_id_seq'),
+    ADD FOREIGN KEY (contact_id) REFERENCES bench.contacts (id),
+    ADD FOREIGN KEY (kind) REFERENCES cdp.identifier_kinds (kind) ON UPDATE CASCADE;
 
-CREATE TABLE bench.merges (
-    id           bigserial PRIMARY KEY,
-    survivor_id  bigint NOT NULL REFERENCES bench.contacts (id),
-    absorbed_id  bigint NOT NULL REFERENCES bench.contacts (id),
-    reason       text NOT NULL,
-    evidence     jsonb,
-    source       text,
-    merged_at    timestamptz NOT NULL DEFAULT now(),
-    undone_at    timestamptz,
-    snapshot     jsonb NOT NULL DEFAULT '{}'
-);
-CREATE INDEX ON bench.merges (survivor_id);
-CREATE INDEX ON bench.merges (absorbed_id);
+CREATE TABLE bench.merges (LIKE cdp.merges INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING INDEXES);
+CREATE SEQUENCE bench.merges_id_seq OWNED BY bench.merges.id;
+ALTER TABLE bench.merges ALTER id SET DEFAULT nextval('bench.merges_id_seq'),
+    ADD FOREIGN KEY (survivor_id) REFERENCES bench.contacts (id),
+    ADD FOREIGN KEY (absorbed_id) REFERENCES bench.contacts (id);
 
 CREATE FUNCTION bench.resolve(identifiers jsonb, src text) RETURNS bigint
 LANGUAGE plpgsql AS $$
