@@ -73,6 +73,12 @@ typedef struct cdp_query
 	const char *sql;
 	int			nargs;
 	Oid			argtypes[12];
+	/*
+	 * CURSOR_OPT_GENERIC_PLAN for statements whose plan is an index probe on
+	 * a unique key whatever the values: planning them per call costs more
+	 * than running them.  Others (arrays of ids) keep the plan cache's choice.
+	 */
+	int			cursor_options;
 	SPIPlanPtr	plan;
 } cdp_query;
 
@@ -94,7 +100,7 @@ extern Jsonb *cdp_identifier_evidence(const char *kind, const char *value);
 /* resolve_write.c: the bulk writes of one resolve */
 extern int64 cdp_attach_identifiers(cdp_item *items, int n, int64 contact,
 									const char *source);
-extern void cdp_touch_identifiers(cdp_item *items, int n, int64 contact);
+extern void cdp_touch_identifiers(cdp_item *items, int n);
 
 /* merge.c: absorb one contact into another; returns the cdp.merges id */
 extern int64 cdp_merge_into(int64 survivor, int64 absorbed, const char *reason,

@@ -7,11 +7,13 @@
 #include "cdp.h"
 #include "identity/identity.h"
 
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
+#include "utils/resowner.h"
 
 PG_FUNCTION_INFO_V1(cdp_resolve);
 
@@ -47,7 +49,7 @@ static cdp_query suppressed_query = {
  */
 static cdp_query lookup_query = {
 	"SELECT id, contact_id FROM cdp.identifiers WHERE kind = $1 AND value = $2",
-	2, {TEXTOID, TEXTOID}
+	2, {TEXTOID, TEXTOID}, CURSOR_OPT_GENERIC_PLAN
 };
 
 static cdp_query lock_contacts_query = {
@@ -75,7 +77,7 @@ static cdp_query touch_contact_query = {
 	"UPDATE cdp.contacts SET last_seen_at = now() WHERE id = $1"
 	" RETURNING is_vendor OR coalesce(given_name, '') <> '' OR coalesce(family_name, '') <> ''"
 	"        OR type <> 'ghost'",
-	1, {INT8OID}
+	1, {INT8OID}, CURSOR_OPT_GENERIC_PLAN
 };
 
 static Datum
@@ -186,80 +188,210 @@ stronger(const cdp_item *a, const cdp_item *b)
 	return a->position < b->position;
 }
 
+/* Contacts locked so far by one pass of lock_rounds. */
+typedef struct locked_set
+{
+	int64	   *ids;
+	TimestampTz *created_at;
+	int			count;
+	int			capacity;
+	int64	   *wanted;			/* when out of order: every id the pass needed */
+	int			nwanted;
+} locked_set;
+
+static int
+compare_int64(const void *a, const void *b)
+{
+	int64		x = *(const int64 *) a;
+	int64		y = *(const int64 *) b;
+
+	return (x > y) - (x < y);
+}
+
+static bool
+is_locked(const locked_set *locked, int64 id)
+{
+	for (int i = 0; i < locked->count; i++)
+		if (locked->ids[i] == id)
+			return true;
+	return false;
+}
+
+/* Row-lock the live contacts among ids (ascending) and remember them. */
+static void
+lock_contacts(locked_set *locked, int64 *ids, int n)
+{
+	Datum		args[1] = {int8_array(ids, n)};
+
+	cdp_execute(&lock_contacts_query, args, NULL, false, 0);
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		HeapTuple	t = SPI_tuptable->vals[r];
+		bool		isnull;
+
+		if (locked->count == locked->capacity)
+		{
+			locked->capacity = Max(8, 2 * locked->capacity);
+			locked->ids = repalloc(locked->ids, sizeof(int64) * locked->capacity);
+			locked->created_at = repalloc(locked->created_at, sizeof(TimestampTz) * locked->capacity);
+		}
+		locked->ids[locked->count] = DatumGetInt64(SPI_getbinval(t, SPI_tuptable->tupdesc, 1, &isnull));
+		locked->created_at[locked->count] =
+			DatumGetTimestampTz(SPI_getbinval(t, SPI_tuptable->tupdesc, 2, &isnull));
+		locked->count++;
+	}
+}
+
 /*
- * Lock the contacts the record's identifiers belong to and return them.
- * Looks up again after locking: a concurrent merge may have moved an
- * identifier meanwhile, and then the new owners are locked too.
+ * Owners of the record's linking identifiers that are not locked yet, in
+ * ascending order; looks the identifiers up again first.
+ */
+static int64 *
+unlocked_owners(cdp_item *items, int n, const locked_set *locked, int *count)
+{
+	int64	   *ids = palloc(sizeof(int64) * Max(n, 1));
+	int			nids = 0;
+
+	lookup_items(items, n);
+	for (int i = 0; i < n; i++)
+	{
+		bool		seen = false;
+
+		if (!links(&items[i]) || items[i].owner == 0 || is_locked(locked, items[i].owner))
+			continue;
+		for (int k = 0; k < nids; k++)
+			if (ids[k] == items[i].owner)
+				seen = true;
+		if (!seen)
+			ids[nids++] = items[i].owner;
+	}
+	qsort(ids, nids, sizeof(int64), compare_int64);
+	*count = nids;
+	return ids;
+}
+
+/*
+ * One pass of locking: the preset ids first, then round after round the
+ * owners a fresh lookup finds (a concurrent merge may have moved an
+ * identifier meanwhile).  Returns false, with every id it needed in
+ * locked->wanted, when a round needs a contact with a lower id than one
+ * already held: waiting for it could deadlock.
+ */
+static bool
+lock_rounds(cdp_item *items, int n, int64 *preset, int npreset, locked_set *locked)
+{
+	if (npreset > 0)
+		lock_contacts(locked, preset, npreset);
+	for (int round = 0;; round++)
+	{
+		int			nids;
+		int64	   *ids = unlocked_owners(items, n, locked, &nids);
+		int64		highest = PG_INT64_MIN;
+
+		if (nids == 0)
+			return true;
+		if (round > 100)
+			elog(ERROR, "identifiers kept moving while resolving");
+		for (int i = 0; i < locked->count; i++)
+			highest = Max(highest, locked->ids[i]);
+		if (locked->count > 0 && ids[0] < highest)
+		{
+			locked->wanted = palloc(sizeof(int64) * (locked->count + nids));
+			memcpy(locked->wanted, locked->ids, sizeof(int64) * locked->count);
+			memcpy(locked->wanted + locked->count, ids, sizeof(int64) * nids);
+			locked->nwanted = locked->count + nids;
+			qsort(locked->wanted, locked->nwanted, sizeof(int64), compare_int64);
+			return false;
+		}
+		lock_contacts(locked, ids, nids);
+	}
+}
+
+/*
+ * Lock the contacts the record's identifiers belong to, always in ascending
+ * id order, and return them.  The locking runs in a subtransaction: when
+ * identifiers moved under a concurrent merge and a lower id is needed, the
+ * subtransaction is rolled back, releasing its row locks, and the whole set
+ * is locked again in order.  A record that matches nothing takes no lock.
  */
 static matched_contact *
 lock_matched_contacts(cdp_item *items, int n, int *nmatched)
 {
-	matched_contact *matched = palloc(sizeof(matched_contact) * n);
+	locked_set	locked;
+	matched_contact *matched;
+	int64	   *preset;
+	int			npreset;
 	int			count = 0;
+	MemoryContext cxt = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+
+	memset(&locked, 0, sizeof(locked));
+	preset = unlocked_owners(items, n, &locked, &npreset);
+	if (npreset == 0)
+	{
+		*nmatched = 0;
+		return NULL;
+	}
 
 	for (int attempt = 0;; attempt++)
 	{
-		int64	   *ids = palloc(sizeof(int64) * n);
-		int			nids = 0;
-		bool		stable = true;
-		Datum		args[1];
+		bool		in_order = false;
 
-		lookup_items(items, n);
-		for (int i = 0; i < n; i++)
+		memset(&locked, 0, sizeof(locked));
+		locked.ids = palloc(sizeof(int64) * 8);
+		locked.created_at = palloc(sizeof(TimestampTz) * 8);
+		locked.capacity = 8;
+
+		BeginInternalSubTransaction(NULL);
+		MemoryContextSwitchTo(cxt);
+		PG_TRY();
 		{
-			bool		known = false;
-
-			if (!links(&items[i]) || items[i].owner == 0)
-				continue;
-			for (int m = 0; m < count; m++)
-				if (matched[m].id == items[i].owner)
-					known = true;
-			for (int m = 0; m < nids; m++)
-				if (ids[m] == items[i].owner)
-					known = true;
-			if (!known)
-			{
-				ids[nids++] = items[i].owner;
-				stable = false;
-			}
+			in_order = lock_rounds(items, n, preset, npreset, &locked);
 		}
-		if (stable)
+		PG_CATCH();
+		{
+			ErrorData  *edata;
+
+			MemoryContextSwitchTo(cxt);
+			edata = CopyErrorData();
+			FlushErrorState();
+			RollbackAndReleaseCurrentSubTransaction();
+			MemoryContextSwitchTo(cxt);
+			CurrentResourceOwner = owner;
+			ReThrowError(edata);
+		}
+		PG_END_TRY();
+
+		if (in_order)
+		{
+			ReleaseCurrentSubTransaction();
+			MemoryContextSwitchTo(cxt);
+			CurrentResourceOwner = owner;
 			break;
-		if (attempt > 100)
-			elog(ERROR, "identifiers kept moving while resolving");
-
-		args[0] = int8_array(ids, nids);
-		cdp_execute(&lock_contacts_query, args, NULL, false, 0);
-		for (uint64 r = 0; r < SPI_processed; r++)
-		{
-			bool		isnull;
-			HeapTuple	t = SPI_tuptable->vals[r];
-
-			matched[count].id = DatumGetInt64(SPI_getbinval(t, SPI_tuptable->tupdesc, 1, &isnull));
-			matched[count].created_at = DatumGetTimestampTz(SPI_getbinval(t, SPI_tuptable->tupdesc, 2, &isnull));
-			matched[count].link = NULL;
-			matched[count].accepted = true;
-			count++;
 		}
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+		if (attempt > 100)
+			elog(ERROR, "contacts kept merging while resolving");
+		preset = locked.wanted;
+		npreset = locked.nwanted;
 	}
 
-	for (int i = 0; i < n; i++)
+	matched = palloc(sizeof(matched_contact) * Max(locked.count, 1));
+	for (int m = 0; m < locked.count; m++)
 	{
-		if (!links(&items[i]) || items[i].owner == 0)
-			continue;
-		for (int m = 0; m < count; m++)
-			if (matched[m].id == items[i].owner &&
-				(matched[m].link == NULL || stronger(&items[i], matched[m].link)))
-				matched[m].link = &items[i];
-	}
-	/* contacts locked in an earlier round whose identifiers left are dropped */
-	{
-		int			kept = 0;
-
-		for (int m = 0; m < count; m++)
-			if (matched[m].link != NULL)
-				matched[kept++] = matched[m];
-		count = kept;
+		matched[count].id = locked.ids[m];
+		matched[count].created_at = locked.created_at[m];
+		matched[count].link = NULL;
+		matched[count].accepted = true;
+		for (int i = 0; i < n; i++)
+			if (links(&items[i]) && items[i].owner == locked.ids[m] &&
+				(matched[count].link == NULL || stronger(&items[i], matched[count].link)))
+				matched[count].link = &items[i];
+		/* a contact whose identifiers moved on during the rounds is left out */
+		if (matched[count].link != NULL)
+			count++;
 	}
 	*nmatched = count;
 	return matched;
@@ -517,7 +649,7 @@ resolve_items(cdp_item *items, int n, const char *source)
 							   cdp_identifier_evidence(matched[m].link->kind->kind,
 													   matched[m].link->value), source);
 		cdp_attach_identifiers(items, n, contact, source);
-		cdp_touch_identifiers(items, n, contact);
+		cdp_touch_identifiers(items, n);
 	}
 
 	for (int i = 0; i < n; i++)

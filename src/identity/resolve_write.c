@@ -36,7 +36,7 @@
 
 static cdp_query attach_query = {
 	INSERT_IDENTIFIERS_SQL("$1"),
-	11, {INT8OID, IDENTIFIER_ARG_TYPES}
+	11, {INT8OID, IDENTIFIER_ARG_TYPES}, CURSOR_OPT_GENERIC_PLAN
 };
 
 /* $1 is unused: the contact is created by the same statement. */
@@ -44,23 +44,22 @@ static cdp_query new_contact_query = {
 	"WITH contact AS (INSERT INTO cdp.contacts (last_seen_at) VALUES (now()) RETURNING id),"
 	" identifiers AS (" INSERT_IDENTIFIERS_SQL("(SELECT id FROM contact)") " RETURNING 1)"
 	"SELECT id FROM contact",
-	11, {INT8OID, IDENTIFIER_ARG_TYPES}
+	11, {INT8OID, IDENTIFIER_ARG_TYPES}, CURSOR_OPT_GENERIC_PLAN
 };
 
-/* Seen again: refresh last_seen_at; a validation is added, never taken away. */
+/*
+ * Seen again: refresh last_seen_at; a validation is added, never taken away.
+ * One statement per identifier: a probe of the primary key, where a
+ * statement over an array of ids can keep a plan made on an empty table.
+ */
 static cdp_query touch_query = {
-	"UPDATE cdp.identifiers i SET last_seen_at = now(),"
-	"       validation_method = CASE WHEN u.validated AND NOT i.is_validated"
-	"                                THEN u.method ELSE i.validation_method END,"
-	"       validated_at = CASE WHEN u.validated AND NOT i.is_validated"
-	"                           THEN coalesce(u.validated_at, now()) ELSE i.validated_at END,"
-	"       is_validated = i.is_validated OR u.validated,"
-	"       outreach = coalesce(u.outreach, i.outreach)"
-	"  FROM (SELECT $1[k] AS id, $2[k] AS validated, $3[k] AS method,"
-	"               $4[k] AS validated_at, $5[k] AS outreach"
-	"          FROM generate_subscripts($1, 1) AS k) u"
-	" WHERE i.id = u.id AND i.id = ANY($1)",
-	5, {INT8ARRAYOID, BOOLARRAYOID, TEXTARRAYOID, TIMESTAMPTZARRAYOID, BOOLARRAYOID}
+	"UPDATE cdp.identifiers SET last_seen_at = now(),"
+	"       validation_method = CASE WHEN $2 AND NOT is_validated THEN $3 ELSE validation_method END,"
+	"       validated_at = CASE WHEN $2 AND NOT is_validated THEN coalesce($4, now()) ELSE validated_at END,"
+	"       is_validated = is_validated OR $2,"
+	"       outreach = coalesce($5, outreach)"
+	" WHERE id = $1",
+	5, {INT8OID, BOOLOID, TEXTOID, TIMESTAMPTZOID, BOOLOID}, CURSOR_OPT_GENERIC_PLAN
 };
 
 static Datum
@@ -160,44 +159,29 @@ cdp_attach_identifiers(cdp_item *items, int n, int64 contact, const char *source
 
 /* Refresh the identifiers of the record that the contact already holds. */
 void
-cdp_touch_identifiers(cdp_item *items, int n, int64 contact)
+cdp_touch_identifiers(cdp_item *items, int n)
 {
-	Datum	   *id = palloc(sizeof(Datum) * n);
-	Datum	   *validated = palloc(sizeof(Datum) * n);
-	Datum	   *method = palloc(sizeof(Datum) * n);
-	bool	   *method_null = palloc0(sizeof(bool) * n);
-	Datum	   *validated_at = palloc(sizeof(Datum) * n);
-	bool	   *validated_at_null = palloc0(sizeof(bool) * n);
-	Datum	   *outreach = palloc(sizeof(Datum) * n);
-	bool	   *outreach_null = palloc0(sizeof(bool) * n);
-	int			m = 0;
-	Datum		args[5];
-
 	for (int i = 0; i < n; i++)
 	{
 		cdp_item   *item = &items[i];
+		Datum		args[5];
+		char		nulls[6] = "     ";
 
 		/* identifiers of merged contacts are on the survivor now */
 		if (item->existing_id == 0 || item->blocked || item->refused_by != NULL ||
 			!item->kind->matchable)
 			continue;
-		id[m] = Int64GetDatum(item->existing_id);
-		validated[m] = BoolGetDatum(item->validated);
-		method_null[m] = item->validation_method == NULL;
-		method[m] = method_null[m] ? (Datum) 0 : CStringGetTextDatum(item->validation_method);
-		validated_at_null[m] = !item->has_validated_at;
-		validated_at[m] = TimestampTzGetDatum(item->validated_at);
-		outreach_null[m] = item->outreach < 0;
-		outreach[m] = BoolGetDatum(item->outreach == 1);
-		m++;
+		args[0] = Int64GetDatum(item->existing_id);
+		args[1] = BoolGetDatum(item->validated);
+		args[2] = item->validation_method ? CStringGetTextDatum(item->validation_method) : (Datum) 0;
+		args[3] = TimestampTzGetDatum(item->validated_at);
+		args[4] = BoolGetDatum(item->outreach == 1);
+		if (!item->validation_method)
+			nulls[2] = 'n';
+		if (!item->has_validated_at)
+			nulls[3] = 'n';
+		if (item->outreach < 0)
+			nulls[4] = 'n';
+		cdp_execute(&touch_query, args, nulls, false, 0);
 	}
-	if (m == 0)
-		return;
-	args[0] = array_of(id, NULL, m, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
-	args[1] = array_of(validated, NULL, m, BOOLOID, 1, true, TYPALIGN_CHAR);
-	args[2] = array_of(method, method_null, m, TEXTOID, -1, false, TYPALIGN_INT);
-	args[3] = array_of(validated_at, validated_at_null, m, TIMESTAMPTZOID, 8,
-					   FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
-	args[4] = array_of(outreach, outreach_null, m, BOOLOID, 1, true, TYPALIGN_CHAR);
-	cdp_execute(&touch_query, args, NULL, false, 0);
 }

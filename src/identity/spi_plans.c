@@ -17,13 +17,8 @@ cdp_execute(cdp_query *query, Datum *values, const char *nulls,
 
 	if (query->plan == NULL)
 	{
-		/*
-		 * Generic plans: these statements are simple index work whatever
-		 * the parameters, and a custom plan per call costs more than the
-		 * statement (array parameters keep the plan cache choosing custom).
-		 */
 		SPIPlanPtr	plan = SPI_prepare_cursor(query->sql, query->nargs, query->argtypes,
-											  CURSOR_OPT_GENERIC_PLAN);
+											  query->cursor_options);
 
 		if (plan == NULL)
 			elog(ERROR, "SPI_prepare failed for \"%s\": %s",
