@@ -52,10 +52,10 @@ static cdp_query lookup_query = {
 	2, {TEXTOID, TEXTOID}, CURSOR_OPT_GENERIC_PLAN
 };
 
-static cdp_query lock_contacts_query = {
-	"SELECT id, created_at FROM cdp.contacts"
-	" WHERE id = ANY($1) AND merged_into IS NULL ORDER BY id FOR UPDATE",
-	1, {INT8ARRAYOID}
+/* One contact at a time, in the caller's (ascending) order: a primary-key probe. */
+static cdp_query lock_contact_query = {
+	"SELECT created_at FROM cdp.contacts WHERE id = $1 AND merged_into IS NULL FOR UPDATE",
+	1, {INT8OID}, CURSOR_OPT_GENERIC_PLAN
 };
 
 static cdp_query blocks_query = {
@@ -221,23 +221,23 @@ is_locked(const locked_set *locked, int64 id)
 static void
 lock_contacts(locked_set *locked, int64 *ids, int n)
 {
-	Datum		args[1] = {int8_array(ids, n)};
-
-	cdp_execute(&lock_contacts_query, args, NULL, false, 0);
-	for (uint64 r = 0; r < SPI_processed; r++)
+	for (int k = 0; k < n; k++)
 	{
-		HeapTuple	t = SPI_tuptable->vals[r];
+		Datum		args[1] = {Int64GetDatum(ids[k])};
 		bool		isnull;
 
+		cdp_execute(&lock_contact_query, args, NULL, false, 1);
+		if (SPI_processed == 0)
+			continue;			/* merged meanwhile: its identifiers moved on */
 		if (locked->count == locked->capacity)
 		{
 			locked->capacity = Max(8, 2 * locked->capacity);
 			locked->ids = repalloc(locked->ids, sizeof(int64) * locked->capacity);
 			locked->created_at = repalloc(locked->created_at, sizeof(TimestampTz) * locked->capacity);
 		}
-		locked->ids[locked->count] = DatumGetInt64(SPI_getbinval(t, SPI_tuptable->tupdesc, 1, &isnull));
+		locked->ids[locked->count] = ids[k];
 		locked->created_at[locked->count] =
-			DatumGetTimestampTz(SPI_getbinval(t, SPI_tuptable->tupdesc, 2, &isnull));
+			DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 		locked->count++;
 	}
 }
