@@ -338,6 +338,23 @@ int8_array_datum(int64 *v, int n)
 	return PointerGetDatum(construct_array(elems, n, INT8OID, 8, true, TYPALIGN_DOUBLE));
 }
 
+/* The kinds and values of identifiers start.. of a batch, as two text[]. */
+static void
+ident_batch(bulk_state *s, int32 start, Datum *args)
+{
+	int			n = Min(WRITE_BATCH, s->nidents - start);
+	char	  **kinds = palloc(sizeof(char *) * n);
+	char	  **values = palloc(sizeof(char *) * n);
+
+	for (int i = 0; i < n; i++)
+	{
+		kinds[i] = s->idents[start + i].kind->kind;
+		values[i] = (char *) s->idents[start + i].value;
+	}
+	args[0] = cdp_text_array(kinds, n);
+	args[1] = cdp_text_array(values, n);
+}
+
 /* A forgotten person's identifiers are refused here too (42501). */
 static void
 refuse_suppressed(bulk_state *s)
@@ -346,19 +363,10 @@ refuse_suppressed(bulk_state *s)
 		return;
 	for (int32 start = 0; start < s->nidents; start += WRITE_BATCH)
 	{
-		int			n = Min(WRITE_BATCH, s->nidents - start);
-		char	  **kinds = palloc(sizeof(char *) * n);
-		char	  **values = palloc(sizeof(char *) * n);
 		Datum		args[2];
 		Oid			types[2] = {TEXTARRAYOID, TEXTARRAYOID};
 
-		for (int i = 0; i < n; i++)
-		{
-			kinds[i] = s->idents[start + i].kind->kind;
-			values[i] = (char *) s->idents[start + i].value;
-		}
-		args[0] = cdp_text_array(kinds, n);
-		args[1] = cdp_text_array(values, n);
+		ident_batch(s, start, args);
 		SPI_execute_with_args("SELECT u.kind, u.value FROM unnest($1, $2) AS u(kind, value)"
 							  " WHERE EXISTS (SELECT 1 FROM cdp.suppressions x WHERE x.kind = u.kind"
 							  "   AND x.value_hash = cdp_internal.identifier_hash(u.kind, u.value))"
@@ -399,20 +407,11 @@ load_existing(bulk_state *s)
 
 	for (int32 start = 0; start < s->nidents; start += WRITE_BATCH)
 	{
-		int			n = Min(WRITE_BATCH, s->nidents - start);
-		char	  **kinds = palloc(sizeof(char *) * n);
-		char	  **values = palloc(sizeof(char *) * n);
 		Datum		args[2];
 		Oid			types[2] = {TEXTARRAYOID, TEXTARRAYOID};
 
 		CHECK_FOR_INTERRUPTS();
-		for (int i = 0; i < n; i++)
-		{
-			kinds[i] = s->idents[start + i].kind->kind;
-			values[i] = (char *) s->idents[start + i].value;
-		}
-		args[0] = cdp_text_array(kinds, n);
-		args[1] = cdp_text_array(values, n);
+		ident_batch(s, start, args);
 		SPI_execute_with_args("SELECT u.n, i.id, i.contact_id"
 							  "  FROM unnest($1, $2) WITH ORDINALITY AS u(kind, value, n)"
 							  "  JOIN cdp.identifiers i ON i.kind = u.kind AND i.value = u.value",

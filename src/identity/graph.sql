@@ -25,10 +25,7 @@ BEGIN
         RAISE EXCEPTION 'contact % does not exist', contact USING ERRCODE = 'undefined_object';
     END IF;
 
-    WITH RECURSIVE family(id) AS (
-        SELECT live
-        UNION
-        SELECT c.id FROM cdp.contacts c JOIN family f ON c.merged_into = f.id),
+    WITH family(id) AS (SELECT cdp_internal.contact_family(live)),
     kinds AS (
         SELECT k.kind, palette[1 + (row_number() OVER (ORDER BY k.priority, k.kind) - 1)::int % 10] AS color
           FROM cdp.identifier_kinds k),

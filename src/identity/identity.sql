@@ -104,6 +104,18 @@ $$;
 COMMENT ON FUNCTION cdp.current_contact(bigint) IS
     'The live contact an id leads to, following merge tombstones; NULL for unknown ids';
 
+-- A live contact and every tombstone leading to it: one person.
+CREATE FUNCTION cdp_internal.contact_family(live bigint) RETURNS SETOF bigint
+LANGUAGE sql STABLE STRICT
+SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH RECURSIVE family(id) AS (
+        SELECT live
+        UNION
+        SELECT c.id FROM cdp.contacts c JOIN family f ON c.merged_into = f.id)
+    SELECT id FROM family
+$$;
+
 CREATE FUNCTION cdp.find_contact(kind text, value text, region text DEFAULT NULL) RETURNS bigint
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -164,12 +176,7 @@ BEGIN
     IF live IS NULL THEN
         RAISE EXCEPTION 'contact % does not exist', id USING ERRCODE = 'undefined_object';
     END IF;
-    -- the person is the live contact and every tombstone leading to it
-    WITH RECURSIVE family(id) AS (
-        SELECT live
-        UNION
-        SELECT c.id FROM cdp.contacts c JOIN family f ON c.merged_into = f.id)
-    SELECT array_agg(f.id) INTO person FROM family f;
+    person := ARRAY(SELECT cdp_internal.contact_family(live));
     PERFORM 1 FROM cdp.contacts c WHERE c.id = ANY (person) ORDER BY c.id FOR UPDATE;
 
     PERFORM cdp_internal.ensure_salt();
