@@ -328,16 +328,6 @@ read_input(bulk_state *s, const char *query)
 					(long long) rows, s->nrecords, s->nidents)));
 }
 
-static Datum
-int8_array_datum(int64 *v, int n)
-{
-	Datum	   *elems = palloc(sizeof(Datum) * Max(n, 1));
-
-	for (int i = 0; i < n; i++)
-		elems[i] = Int64GetDatum(v[i]);
-	return PointerGetDatum(construct_array(elems, n, INT8OID, 8, true, TYPALIGN_DOUBLE));
-}
-
 /* The kinds and values of identifiers start.. of a batch, as two text[]. */
 static void
 ident_batch(bulk_state *s, int32 start, Datum *args)
@@ -451,7 +441,7 @@ load_existing(bulk_state *s)
 	for (int c = 0; c < s->ncontacts; c++)
 		ids[c] = s->contacts[c].id;
 	{
-		Datum		args[1] = {int8_array_datum(ids, s->ncontacts)};
+		Datum		args[1] = {cdp_int8_array(ids, s->ncontacts)};
 		Oid			types[1] = {INT8ARRAYOID};
 
 		SPI_execute_with_args("SELECT id, created_at FROM cdp.contacts WHERE id = ANY($1)"
@@ -495,7 +485,7 @@ load_existing(bulk_state *s)
 
 		for (int l = 0; l < s->nlimited; l++)
 			names[l] = s->limited[l]->kind;
-		args[0] = int8_array_datum(ids, s->ncontacts);
+		args[0] = cdp_int8_array(ids, s->ncontacts);
 		args[1] = cdp_text_array(names, s->nlimited);
 		SPI_execute_with_args("SELECT contact_id, kind, count(*) FROM cdp.identifiers"
 							  " WHERE contact_id = ANY($1) AND kind = ANY($2) GROUP BY 1, 2",
@@ -516,15 +506,6 @@ load_existing(bulk_state *s)
 						DatumGetInt64(SPI_getbinval(t, SPI_tuptable->tupdesc, 3, &isnull));
 		}
 	}
-}
-
-static int
-compare_int64_values(const void *a, const void *b)
-{
-	int64		x = *(const int64 *) a;
-	int64		y = *(const int64 *) b;
-
-	return (x > y) - (x < y);
 }
 
 static void
@@ -805,7 +786,7 @@ assign_contacts(bulk_state *s)
 			ids[r] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &isnull));
 		}
 		SPI_freetuptable(SPI_tuptable);
-		qsort(ids, nnew, sizeof(int64), compare_int64_values);
+		qsort(ids, nnew, sizeof(int64), cdp_compare_int64);
 		for (int32 comp = 0; comp < comps->n; comp++)
 			if (!comps->existing[comp])
 				comps->contact_id[comp] = ids[k++];
@@ -891,7 +872,7 @@ write_identifiers(bulk_state *s, components *comps)
 			Datum		args[7];
 
 			CHECK_FOR_INTERRUPTS();
-			args[0] = int8_array_datum(c_contact, nbatch);
+			args[0] = cdp_int8_array(c_contact, nbatch);
 			args[1] = cdp_text_array(c_kind, nbatch);
 			args[2] = cdp_text_array(c_value, nbatch);
 			args[3] = cdp_text_array(c_raw, nbatch);
@@ -920,7 +901,7 @@ write_identifiers(bulk_state *s, components *comps)
 
 	for (int32 start = 0; start < ntouched; start += WRITE_BATCH)
 	{
-		Datum		args[1] = {int8_array_datum(touched + start, Min(WRITE_BATCH, ntouched - start))};
+		Datum		args[1] = {cdp_int8_array(touched + start, Min(WRITE_BATCH, ntouched - start))};
 		Oid			t[1] = {INT8ARRAYOID};
 
 		SPI_execute_with_args("UPDATE cdp.identifiers SET last_seen_at = now() WHERE id = ANY($1)",
@@ -940,7 +921,7 @@ touch_existing_contacts(components *comps)
 			ids[n++] = comps->contact_id[c];
 	for (int start = 0; start < n; start += WRITE_BATCH)
 	{
-		Datum		args[1] = {int8_array_datum(ids + start, Min(WRITE_BATCH, n - start))};
+		Datum		args[1] = {cdp_int8_array(ids + start, Min(WRITE_BATCH, n - start))};
 		Oid			t[1] = {INT8ARRAYOID};
 
 		SPI_execute_with_args("UPDATE cdp.contacts SET last_seen_at = now() WHERE id = ANY($1)",
@@ -994,7 +975,7 @@ write_conflicts(bulk_state *s, components *comps)
 		args[2] = cdp_text_array(value, n);
 		args[3] = PointerGetDatum(construct_md_array(holder, holder_null, 1, dims, lbs,
 													 INT8OID, 8, true, TYPALIGN_DOUBLE));
-		args[4] = int8_array_datum(other, n);
+		args[4] = cdp_int8_array(other, n);
 		args[5] = cdp_text_array(source, n);
 		SPI_execute_with_args(
 			"INSERT INTO cdp.identity_conflicts (rule, kind, value, contact_id, other_contact_id, source)"

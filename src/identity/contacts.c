@@ -47,14 +47,11 @@ cdp_current_contact(int64 id)
 void
 cdp_lock_contacts(int64 *ids, int n)
 {
-	Datum	   *elems = palloc(sizeof(Datum) * Max(n, 1));
 	Datum		args[1];
 
 	if (n == 0)
 		return;
-	for (int i = 0; i < n; i++)
-		elems[i] = Int64GetDatum(ids[i]);
-	args[0] = PointerGetDatum(construct_array(elems, n, INT8OID, 8, true, TYPALIGN_DOUBLE));
+	args[0] = cdp_int8_array(ids, n);
 	cdp_execute(&lock_query, args, NULL, false, 0);
 }
 

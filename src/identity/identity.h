@@ -86,6 +86,8 @@ extern int	cdp_execute(cdp_query *query, Datum *values, const char *nulls,
 						bool read_only, long count);
 extern int64 cdp_execute_int8(cdp_query *query, Datum *values, const char *nulls);
 extern Datum cdp_text_array(char **values, int n);
+extern Datum cdp_int8_array(int64 *values, int n);
+extern int	cdp_compare_int64(const void *a, const void *b);
 
 /* contacts.c */
 extern int64 cdp_current_contact(int64 id);

@@ -163,15 +163,6 @@ require_live_contact(int64 id, const char *role)
 						 (long long) id)));
 }
 
-static int
-compare_int64(const void *a, const void *b)
-{
-	int64		x = *(const int64 *) a;
-	int64		y = *(const int64 *) b;
-
-	return (x > y) - (x < y);
-}
-
 /*
  * merge_contacts(target, others[], reason) -> target: an administrator's
  * merge.  The target survives whatever the creation order; merge blocks and
@@ -213,7 +204,7 @@ cdp_merge_contacts(PG_FUNCTION_ARGS)
 					 errmsg("cannot merge contact %lld into itself", (long long) target)));
 		lock_ids[i + 1] = DatumGetInt64(others[i]);
 	}
-	qsort(lock_ids, nothers + 1, sizeof(int64), compare_int64);
+	qsort(lock_ids, nothers + 1, sizeof(int64), cdp_compare_int64);
 	cdp_lock_contacts(lock_ids, nothers + 1);
 
 	require_live_contact(target, "target");

@@ -80,16 +80,6 @@ static cdp_query touch_contact_query = {
 	1, {INT8OID}, CURSOR_OPT_GENERIC_PLAN
 };
 
-static Datum
-int8_array(int64 *ids, int n)
-{
-	Datum	   *elems = palloc(sizeof(Datum) * Max(n, 1));
-
-	for (int i = 0; i < n; i++)
-		elems[i] = Int64GetDatum(ids[i]);
-	return PointerGetDatum(construct_array(elems, n, INT8OID, 8, true, TYPALIGN_DOUBLE));
-}
-
 static int
 compare_uint32(const void *a, const void *b)
 {
@@ -199,15 +189,6 @@ typedef struct locked_set
 	int			nwanted;
 } locked_set;
 
-static int
-compare_int64(const void *a, const void *b)
-{
-	int64		x = *(const int64 *) a;
-	int64		y = *(const int64 *) b;
-
-	return (x > y) - (x < y);
-}
-
 static bool
 is_locked(const locked_set *locked, int64 id)
 {
@@ -265,7 +246,7 @@ unlocked_owners(cdp_item *items, int n, const locked_set *locked, int *count)
 		if (!seen)
 			ids[nids++] = items[i].owner;
 	}
-	qsort(ids, nids, sizeof(int64), compare_int64);
+	qsort(ids, nids, sizeof(int64), cdp_compare_int64);
 	*count = nids;
 	return ids;
 }
@@ -300,7 +281,7 @@ lock_rounds(cdp_item *items, int n, int64 *preset, int npreset, locked_set *lock
 			memcpy(locked->wanted, locked->ids, sizeof(int64) * locked->count);
 			memcpy(locked->wanted + locked->count, ids, sizeof(int64) * nids);
 			locked->nwanted = locked->count + nids;
-			qsort(locked->wanted, locked->nwanted, sizeof(int64), compare_int64);
+			qsort(locked->wanted, locked->nwanted, sizeof(int64), cdp_compare_int64);
 			return false;
 		}
 		lock_contacts(locked, ids, nids);
@@ -443,7 +424,7 @@ apply_merge_blocks(cdp_item *items, int n, matched_contact *matched, int nmatche
 	ids = palloc(sizeof(int64) * nmatched);
 	for (int m = 0; m < nmatched; m++)
 		ids[m] = matched[m].id;
-	args[0] = int8_array(ids, nmatched);
+	args[0] = cdp_int8_array(ids, nmatched);
 	cdp_execute(&blocks_query, args, NULL, false, 0);
 	npairs = SPI_processed;
 	if (npairs == 0)
@@ -516,7 +497,7 @@ apply_limits(cdp_item *items, int n, matched_contact *matched, int nmatched)
 	for (int m = 0; m < nmatched; m++)
 		if (matched[m].accepted)
 			ids[nids++] = matched[m].id;
-	args[0] = int8_array(ids, nids);
+	args[0] = cdp_int8_array(ids, nids);
 	args[1] = cdp_text_array(limited, nlimited);
 	cdp_execute(&kind_counts_query, args, NULL, false, 0);
 	count_contact = palloc(sizeof(int64) * Max(SPI_processed, 1));
