@@ -10,9 +10,11 @@
 #include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
+#include "lib/stringinfo.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
+#include "utils/memutils.h"
 #include "utils/resowner.h"
 
 PG_FUNCTION_INFO_V1(cdp_resolve);
@@ -44,13 +46,42 @@ static cdp_query suppressed_query = {
 };
 
 /*
- * One unique-index probe per identifier: a single statement over arrays
- * gets a generic plan that may choose a sequential scan.
+ * Up to LOOKUP_BATCH identifiers are looked up by one statement, a UNION ALL
+ * of unique-index probes (one per identifier, so each is planned as a probe;
+ * a join against arrays gets a generic plan that may scan the table).  The
+ * statement for n identifiers is made on first use.
  */
-static cdp_query lookup_query = {
-	"SELECT id, contact_id FROM cdp.identifiers WHERE kind = $1 AND value = $2",
-	2, {TEXTOID, TEXTOID}, CURSOR_OPT_GENERIC_PLAN
-};
+#define LOOKUP_BATCH 6
+static cdp_query lookup_queries[LOOKUP_BATCH + 1];
+
+static cdp_query *
+lookup_query(int n)
+{
+	cdp_query  *query = &lookup_queries[n];
+
+	Assert(n >= 1 && n <= LOOKUP_BATCH && 2 * n <= lengthof(query->argtypes));
+	if (query->sql == NULL)
+	{
+		StringInfoData sql;
+		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
+		initStringInfo(&sql);
+		for (int i = 0; i < n; i++)
+		{
+			appendStringInfo(&sql,
+							 "%sSELECT %d, id, contact_id FROM cdp.identifiers"
+							 " WHERE kind = $%d AND value = $%d",
+							 i > 0 ? " UNION ALL " : "", i, 2 * i + 1, 2 * i + 2);
+			query->argtypes[2 * i] = TEXTOID;
+			query->argtypes[2 * i + 1] = TEXTOID;
+		}
+		query->nargs = 2 * n;
+		query->cursor_options = CURSOR_OPT_GENERIC_PLAN;
+		query->sql = sql.data;
+		MemoryContextSwitchTo(old);
+	}
+	return query;
+}
 
 /* One contact at a time, in the caller's (ascending) order: a primary-key probe. */
 static cdp_query lock_contact_query = {
@@ -144,20 +175,27 @@ refuse_suppressed(cdp_item *items, int n)
 static void
 lookup_items(cdp_item *items, int n)
 {
-	for (int i = 0; i < n; i++)
+	for (int start = 0; start < n; start += LOOKUP_BATCH)
 	{
-		Datum		args[2] = {CStringGetTextDatum(items[i].kind->kind),
-							   CStringGetTextDatum(items[i].value)};
+		int			batch = Min(LOOKUP_BATCH, n - start);
+		Datum		args[2 * LOOKUP_BATCH];
 
-		items[i].existing_id = items[i].owner = 0;
-		cdp_execute(&lookup_query, args, NULL, false, 1);
-		if (SPI_processed > 0)
+		for (int i = 0; i < batch; i++)
 		{
-			HeapTuple	t = SPI_tuptable->vals[0];
+			items[start + i].existing_id = items[start + i].owner = 0;
+			args[2 * i] = CStringGetTextDatum(items[start + i].kind->kind);
+			args[2 * i + 1] = CStringGetTextDatum(items[start + i].value);
+		}
+		cdp_execute(lookup_query(batch), args, NULL, false, 0);
+		for (uint64 r = 0; r < SPI_processed; r++)
+		{
+			HeapTuple	t = SPI_tuptable->vals[r];
+			TupleDesc	d = SPI_tuptable->tupdesc;
 			bool		isnull;
+			cdp_item   *item = &items[start + DatumGetInt32(SPI_getbinval(t, d, 1, &isnull))];
 
-			items[i].existing_id = DatumGetInt64(SPI_getbinval(t, SPI_tuptable->tupdesc, 1, &isnull));
-			items[i].owner = DatumGetInt64(SPI_getbinval(t, SPI_tuptable->tupdesc, 2, &isnull));
+			item->existing_id = DatumGetInt64(SPI_getbinval(t, d, 2, &isnull));
+			item->owner = DatumGetInt64(SPI_getbinval(t, d, 3, &isnull));
 		}
 	}
 }
