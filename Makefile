@@ -19,7 +19,7 @@ OBJS = \
 	src/identifier/normalize.o \
 	src/identifier/identifier_fmgr.o \
 	src/identifier/types_fmgr.o \
-	src/identity/spi_plans.o \
+	src/spi_plans.o \
 	src/identity/kinds.o \
 	src/identity/contacts.o \
 	src/identity/resolve_input.o \

@@ -9,6 +9,7 @@
 #include "postgres.h"
 
 #include "executor/spi.h"
+#include "spi_plans.h"
 #include "identifier/normalize.h"
 #include "utils/jsonb.h"
 #include "utils/timestamp.h"
@@ -66,28 +67,6 @@ extern bool cdp_value_blocked(const cdp_kind *kind, const char *value);
 /* resolve_input.c: parse resolve()'s jsonb into normalised items */
 extern cdp_item *cdp_parse_identifiers(Jsonb *input, const cdp_kinds *kinds,
 									   const char *default_region, int *nitems);
-
-/* spi_plans.c: run a statement with a plan prepared once per backend */
-typedef struct cdp_query
-{
-	const char *sql;
-	int			nargs;
-	Oid			argtypes[12];
-	/*
-	 * CURSOR_OPT_GENERIC_PLAN for statements whose plan is an index probe on
-	 * a unique key whatever the values: planning them per call costs more
-	 * than running them.  Others (arrays of ids) keep the plan cache's choice.
-	 */
-	int			cursor_options;
-	SPIPlanPtr	plan;
-} cdp_query;
-
-extern int	cdp_execute(cdp_query *query, Datum *values, const char *nulls,
-						bool read_only, long count);
-extern int64 cdp_execute_int8(cdp_query *query, Datum *values, const char *nulls);
-extern Datum cdp_text_array(char **values, int n);
-extern Datum cdp_int8_array(int64 *values, int n);
-extern int	cdp_compare_int64(const void *a, const void *b);
 
 /* contacts.c */
 extern int64 cdp_current_contact(int64 id);

@@ -13,6 +13,7 @@
  * attributes are handed to cdp_internal.write_values, which raises their error.
  */
 #include "model/upsert.h"
+#include "spi_plans.h"
 
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
@@ -22,35 +23,27 @@
 
 PG_FUNCTION_INFO_V1(cdp_set_profile);
 
-typedef struct SavedPlan
-{
-	const char *sql;
-	int			nargs;
-	Oid			argtypes[4];
-	SPIPlanPtr	plan;
-} SavedPlan;
-
 /* The profile's generation and table, and the contact (no row: no profile). */
-static SavedPlan lookup = {
+static cdp_query lookup = {
 	"SELECT d.generation, d.data_table::oid, d.key_column = 'contact_id', c.id, c.merged_into"
 	"  FROM cdp_internal.data_tables d LEFT JOIN cdp.contacts c ON c.id = $2"
 	" WHERE d.owner_type = 'profile' AND d.slug = $1",
-	2, {TEXTOID, INT8OID}, NULL
+	2, {TEXTOID, INT8OID}
 };
 
-static SavedPlan statement = {
+static cdp_query statement = {
 	"SELECT d.generation, d.data_table::oid, d.upsert_sql, d.attribute_slugs, d.messages"
 	"  FROM cdp_internal.data_tables d WHERE d.owner_type = 'profile' AND d.slug = $1",
-	1, {TEXTOID}, NULL
+	1, {TEXTOID}
 };
 
-static SavedPlan live_contact = {
-	"SELECT cdp_internal.live_contact($1)", 1, {INT8OID}, NULL
+static cdp_query live_contact = {
+	"SELECT cdp_internal.live_contact($1)", 1, {INT8OID}
 };
 
-static SavedPlan write_values = {
+static cdp_query write_values = {
 	"SELECT cdp_internal.write_values('profile', $1, $2, $3, $4)",
-	4, {TEXTOID, INT8OID, JSONBOID, TEXTOID}, NULL
+	4, {TEXTOID, INT8OID, JSONBOID, TEXTOID}
 };
 
 /* A profile's statement as last read by this backend. */
@@ -64,28 +57,6 @@ typedef struct ProfileUpsert
 } ProfileUpsert;
 
 static HTAB *profile_upserts = NULL;
-
-static void
-execute(SavedPlan *saved, Datum *args, const char *nulls)
-{
-	int			rc;
-
-	if (saved->plan == NULL)
-	{
-		SPIPlanPtr	plan = SPI_prepare(saved->sql, saved->nargs, saved->argtypes);
-
-		if (plan == NULL)
-			elog(ERROR, "SPI_prepare failed for \"%s\": %s",
-				 saved->sql, SPI_result_code_string(SPI_result));
-		if (SPI_keepplan(plan) != 0)
-			elog(ERROR, "SPI_keepplan failed");
-		saved->plan = plan;
-	}
-	rc = SPI_execute_plan(saved->plan, args, nulls, false, 0);
-	if (rc < 0)
-		elog(ERROR, "SPI_execute_plan failed for \"%s\": %s",
-			 saved->sql, SPI_result_code_string(rc));
-}
 
 /*
  * The upsert of profile slug at this generation and table: the kept one, or
@@ -116,7 +87,7 @@ profile_upsert(const char *slug, int64 generation, Oid data_table)
 		return &entry->upsert;
 
 	arg = CStringGetTextDatum(slug);
-	execute(&statement, &arg, " ");
+	cdp_execute(&statement, &arg, " ", false, 0);
 	if (SPI_processed != 1)
 		elog(ERROR, "data table of profile \"%s\" vanished", slug);
 	row = SPI_tuptable->vals[0];
@@ -196,7 +167,7 @@ cdp_set_profile(PG_FUNCTION_ARGS)
 	nulls[0] = PG_ARGISNULL(1) ? 'n' : ' ';
 	args[1] = PG_ARGISNULL(0) ? (Datum) 0 : PG_GETARG_DATUM(0);
 	nulls[1] = PG_ARGISNULL(0) ? 'n' : ' ';
-	execute(&lookup, args, nulls);
+	cdp_execute(&lookup, args, nulls, false, 0);
 	slug = PG_ARGISNULL(1) ? "<NULL>" : text_to_cstring(PG_GETARG_TEXT_PP(1));
 	if (SPI_processed != 1 ||
 		!DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull)))
@@ -222,7 +193,7 @@ cdp_set_profile(PG_FUNCTION_ARGS)
 	if (!isnull)
 	{
 		args[0] = d;
-		execute(&live_contact, args, " ");
+		cdp_execute(&live_contact, args, " ", false, 0);
 		key = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	}
 
@@ -238,7 +209,7 @@ cdp_set_profile(PG_FUNCTION_ARGS)
 		nulls[0] = nulls[1] = ' ';
 		nulls[2] = values ? ' ' : 'n';
 		nulls[3] = source ? ' ' : 'n';
-		execute(&write_values, args, nulls);
+		cdp_execute(&write_values, args, nulls, false, 0);
 	}
 	else
 		cdp_upsert_run(upsert, key, values, source);

@@ -1,9 +1,9 @@
 /*
  * spi_plans.c
- *	  Statements of identity resolution run through SPI with plans prepared
- *	  once per backend and kept; the plan cache replans them after DDL.
+ *	  Statements run through SPI with plans prepared once per backend and
+ *	  kept; the plan cache replans them after DDL.
  */
-#include "identity/identity.h"
+#include "spi_plans.h"
 
 #include "catalog/pg_type.h"
 #include "utils/array.h"
