@@ -29,7 +29,18 @@ OBJS = \
 	src/identity/union_find.o \
 	src/identity/bulk_resolve.o \
 	src/model/upsert_fmgr.o \
-	src/model/set_profile.o
+	src/model/set_profile.o \
+	src/segment/segment_lexer.o \
+	src/segment/segment_parse.o \
+	src/segment/segment_print.o \
+	src/segment/segment_codec.o \
+	src/segment/segment_type.o \
+	src/segment/segment_json.o \
+	src/segment/segment_catalog.o \
+	src/segment/segment_values.o \
+	src/segment/segment_compile.o \
+	src/segment/segment_eval.o \
+	src/segment/segment_explain.o
 
 # The install script, in dependency order.
 SQL_SOURCES = \
@@ -49,7 +60,10 @@ SQL_SOURCES = \
 	src/model/taxonomies.sql \
 	src/model/events.sql \
 	src/model/archive.sql \
-	src/model/merge.sql
+	src/model/merge.sql \
+	src/segment/segment_type.sql \
+	src/segment/segment_json.sql \
+	src/segment/segments.sql
 
 DATA_built = cdp--$(EXTVERSION).sql
 DATA = $(wildcard src/updates/cdp--*--*.sql)

@@ -16,7 +16,7 @@ src=$fuzz/../../src
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(fuzz_email fuzz_phone fuzz_uuid fuzz_oauth fuzz_text)
+[ ${#targets[@]} -gt 0 ] || targets=(fuzz_email fuzz_phone fuzz_uuid fuzz_oauth fuzz_text fuzz_segment)
 
 CC=${CC:-clang}
 CXX=${CXX:-clang++}
@@ -32,6 +32,8 @@ sources() {
 		fuzz_phone) echo "$id/phone_core.c $id/text_core.c" ;;
 		fuzz_uuid | fuzz_oauth) echo "$id/ident_core.c $id/text_core.c" ;;
 		fuzz_text) echo "$id/text_core.c" ;;
+		fuzz_segment) local sg=$src/segment
+			echo "$sg/segment_lexer.c $sg/segment_parse.c $sg/segment_print.c $sg/segment_codec.c" ;;
 		*) echo "run.sh: unknown target $1" >&2; return 1 ;;
 	esac
 }

@@ -1,0 +1,643 @@
+/*
+ * segment_compile.c
+ *	  The segment compiler: a checked tree becomes one SQL statement over the
+ *	  typed tables, every condition a never-NULL EXISTS, IN or column test on
+ *	  contact_id, every name and literal quoted.
+ */
+#include "postgres.h"
+
+#include "miscadmin.h"
+#include "utils/builtins.h"
+
+#include "segment/segment_compile.h"
+#include "segment/segment_type.h"
+
+static void compile_organization(SegCompiler *cc, const SegNode *body,
+								 const SegScope *scope, StringInfo out);
+
+void
+seg_compiler_init(SegCompiler *cc, const char *at, bool per_contact)
+{
+	memset(cc, 0, sizeof(*cc));
+	cc->at = at;
+	cc->per_contact = per_contact;
+	cc->segments = NIL;
+}
+
+static const char *
+new_alias(SegCompiler *cc, const char *prefix)
+{
+	return psprintf("%s%d", prefix, ++cc->next_alias);
+}
+
+/* Condition used where its subject is not: 42601, saying what fits there. */
+static void
+misplaced(const SegNode *node, const SegScope *scope)
+{
+	const char *text = cdp_segment_text(node);
+
+	switch (scope->subject)
+	{
+		case SEG_SUBJECT_CONTACT:
+			ereport(ERROR,
+					(errcode(ERRCODE_SYNTAX_ERROR),
+					 errmsg("condition \"%s\" can only be used inside a quantifier", text),
+					 errdetail("properties.<key> belongs inside event '<name>' where ( … ) and "
+							   "document.<field> inside document <template> ( … ).")));
+			break;
+		case SEG_SUBJECT_ORGANIZATION:
+			ereport(ERROR,
+					(errcode(ERRCODE_SYNTAX_ERROR),
+					 errmsg("condition \"%s\" cannot be used inside organization ( … )", text),
+					 errdetail("Inside organization ( … ) conditions are about one organization: "
+							   "organization.<field>, <organization profile>.<attribute>, tag, "
+							   "taxonomy and has profile.")));
+			break;
+		case SEG_SUBJECT_DOCUMENT:
+			ereport(ERROR,
+					(errcode(ERRCODE_SYNTAX_ERROR),
+					 errmsg("condition \"%s\" cannot be used inside document %s ( … )", text,
+							scope->template_slug),
+					 errdetail("Inside document %s ( … ) conditions are about one document: "
+							   "%s.<attribute>, document.<field>, tag and taxonomy.",
+							   scope->template_slug, scope->template_slug)));
+			break;
+		case SEG_SUBJECT_EVENT:
+			ereport(ERROR,
+					(errcode(ERRCODE_SYNTAX_ERROR),
+					 errmsg("condition \"%s\" cannot be used inside event where ( … )", text),
+					 errdetail("Inside event '<name>' where ( … ) conditions are about one event: "
+							   "properties.<key>.")));
+			break;
+	}
+}
+
+/* The tag and term tables of each subject, and their key column. */
+static const char *
+link_table(SegSubject subject, const char *what)
+{
+	return psprintf("cdp.%s_%s", seg_subject_name(subject), what);
+}
+
+static const char *
+link_key(SegSubject subject)
+{
+	return psprintf("%s_id", seg_subject_name(subject));
+}
+
+static const char *
+tag_or_term_ids(const SegNode *node, const SegScope *scope)
+{
+	if (node->kind == SEG_TAG)
+		return seg_tag_ids(node->name, node->flag);
+	return seg_term_ids(node->qualifier, node->name, node->flag, seg_subject_name(scope->subject));
+}
+
+static void
+compile_tag_or_term(SegCompiler *cc, const SegNode *node, const SegScope *scope, StringInfo out)
+{
+	const char *what = node->kind == SEG_TAG ? "tags" : "terms";
+	const char *column = node->kind == SEG_TAG ? "tag_id" : "term_id";
+	const char *ids;
+	const char *t;
+
+	if (scope->subject == SEG_SUBJECT_EVENT)
+		misplaced(node, scope);
+	ids = tag_or_term_ids(node, scope);
+	t = new_alias(cc, "t");
+	appendStringInfo(out, "EXISTS (SELECT FROM %s %s WHERE %s.%s = %s.id AND %s.%s = ANY (%s::bigint[]))",
+					 link_table(scope->subject, what), t, t, link_key(scope->subject),
+					 scope->alias, t, column, quote_literal_cstr(ids));
+}
+
+static void
+compile_has_profile(SegCompiler *cc, const SegNode *node, const SegScope *scope, StringInfo out)
+{
+	SegAttribute a;
+	const char *p;
+	SegSubject	owner;
+
+	seg_lookup_attribute("profile", node->name, NULL, &a);
+	owner = strcmp(a.object_type, "contact") == 0 ? SEG_SUBJECT_CONTACT : SEG_SUBJECT_ORGANIZATION;
+	if (owner != scope->subject)
+	{
+		if (scope->subject == SEG_SUBJECT_CONTACT && owner == SEG_SUBJECT_ORGANIZATION)
+		{
+			compile_organization(cc, node, scope, out);
+			return;
+		}
+		misplaced(node, scope);
+	}
+	p = new_alias(cc, "p");
+	appendStringInfo(out, "EXISTS (SELECT FROM %s %s WHERE %s.%s = %s.id)",
+					 a.data_table, p, p, quote_identifier(a.key_column), scope->alias);
+}
+
+static void
+compile_organization(SegCompiler *cc, const SegNode *body, const SegScope *scope, StringInfo out)
+{
+	SegScope	inner = {SEG_SUBJECT_ORGANIZATION, new_alias(cc, "o"), NULL};
+	const char *m = new_alias(cc, "m");
+
+	if (scope->subject != SEG_SUBJECT_CONTACT)
+		elog(ERROR, "organization quantifier outside a contact");
+	appendStringInfo(out,
+					 "EXISTS (SELECT FROM cdp.organization_members %s JOIN cdp.organizations %s ON %s.id = %s.organization_id"
+					 " WHERE %s.contact_id = %s.id AND %s.archived_at IS NULL AND ",
+					 m, inner.alias, inner.alias, m, m, scope->alias, inner.alias);
+	seg_compile_expr(cc, body, &inner, out);
+	appendStringInfoChar(out, ')');
+}
+
+static void
+compile_document(SegCompiler *cc, const SegNode *node, const SegNode *body,
+				 const SegScope *scope, StringInfo out)
+{
+	SegAttribute a;
+	SegScope	inner = {SEG_SUBJECT_DOCUMENT, new_alias(cc, "d"), node->name};
+
+	seg_lookup_attribute("document_template", node->name, NULL, &a);
+	appendStringInfo(out,
+					 "EXISTS (SELECT FROM cdp.documents %s WHERE %s.contact_id = %s.id AND %s.template = %s"
+					 " AND %s.archived_at IS NULL",
+					 inner.alias, inner.alias, scope->alias, inner.alias,
+					 quote_literal_cstr(node->name), inner.alias);
+	if (body)
+	{
+		appendStringInfoString(out, " AND ");
+		seg_compile_expr(cc, body, &inner, out);
+	}
+	appendStringInfoChar(out, ')');
+}
+
+static const char *
+count_op_sql(SegOp op)
+{
+	switch (op)
+	{
+		case SEG_OP_EQ:
+			return "=";
+		case SEG_OP_NE:
+			return "<>";
+		case SEG_OP_LT:
+			return "<";
+		case SEG_OP_LE:
+			return "<=";
+		case SEG_OP_GT:
+			return ">";
+		case SEG_OP_GE:
+		case SEG_OP_NONE:
+			return ">=";
+	}
+	return ">=";
+}
+
+static bool
+count_satisfies(SegOp op, int64 count, int64 n)
+{
+	switch (op)
+	{
+		case SEG_OP_EQ:
+			return count == n;
+		case SEG_OP_NE:
+			return count != n;
+		case SEG_OP_LT:
+			return count < n;
+		case SEG_OP_LE:
+			return count <= n;
+		case SEG_OP_GT:
+			return count > n;
+		case SEG_OP_GE:
+			return count >= n;
+		case SEG_OP_NONE:
+			return count >= 1;
+	}
+	return false;
+}
+
+/* The events an EVENT node counts: its name, time window and where. */
+static void
+append_event_filter(SegCompiler *cc, const SegNode *node, const SegNode *body,
+					const char *e, StringInfo out)
+{
+	SegScope	inner = {SEG_SUBJECT_EVENT, e, NULL};
+
+	appendStringInfo(out, "%s.name = %s AND %s.occurred_at <= %s", e,
+					 quote_literal_cstr(node->name), e, cc->at);
+	if (node->within_unit != SEG_WITHIN_NONE)
+		appendStringInfo(out, " AND %s.occurred_at > %s - '" INT64_FORMAT " %s'::interval",
+						 e, cc->at, (int64) node->within,
+						 node->within_unit == SEG_WITHIN_DAYS ? "days" : "hours");
+	if (body)
+	{
+		appendStringInfoString(out, " AND ");
+		seg_compile_expr(cc, body, &inner, out);
+	}
+}
+
+/*
+ * EVENT: at least one event is an EXISTS.  Other counts, over a set of
+ * contacts, are one grouped pass over the events (what a DBA writes); a
+ * count that zero satisfies (count < 3) is the complement of the contacts
+ * whose count fails.  For one contact, a correlated count.
+ */
+static void
+compile_event(SegCompiler *cc, const SegNode *node, const SegNode *body, SegOp op,
+			  const SegScope *scope, StringInfo out)
+{
+	const char *e = new_alias(cc, "e");
+	int64		n = op == SEG_OP_NONE ? 1 : node->count;
+	bool		at_least_one = op == SEG_OP_NONE || (op == SEG_OP_GE && n == 1) ||
+		(op == SEG_OP_GT && n == 0);
+
+	if (at_least_one)
+	{
+		appendStringInfo(out, "EXISTS (SELECT FROM cdp.events %s WHERE %s.contact_id = %s.id AND ",
+						 e, e, scope->alias);
+		append_event_filter(cc, node, body, e, out);
+		appendStringInfoChar(out, ')');
+	}
+	else if (cc->per_contact)
+	{
+		appendStringInfo(out, "((SELECT count(*) FROM cdp.events %s WHERE %s.contact_id = %s.id AND ",
+						 e, e, scope->alias);
+		append_event_filter(cc, node, body, e, out);
+		appendStringInfo(out, ") %s " INT64_FORMAT ")", count_op_sql(op), n);
+	}
+	else
+	{
+		bool		zero_ok = count_satisfies(op, 0, n);
+
+		appendStringInfo(out, "%s(%s.id IN (SELECT %s.contact_id FROM cdp.events %s WHERE ",
+						 zero_ok ? "NOT " : "", scope->alias, e, e);
+		append_event_filter(cc, node, body, e, out);
+		appendStringInfo(out, " GROUP BY %s.contact_id HAVING %scount(*) %s " INT64_FORMAT "))",
+						 e, zero_ok ? "NOT " : "", count_op_sql(op), n);
+	}
+}
+
+static void
+require_contact(const SegNode *node, const SegScope *scope)
+{
+	if (scope->subject != SEG_SUBJECT_CONTACT)
+		misplaced(node, scope);
+}
+
+SegNode *
+seg_enter_segment(SegCompiler *cc, const char *slug)
+{
+	ListCell   *lc;
+
+	foreach(lc, cc->segments)
+	{
+		if (strcmp((const char *) lfirst(lc), slug) == 0)
+		{
+			StringInfoData chain;
+
+			initStringInfo(&chain);
+			foreach(lc, cc->segments)
+				appendStringInfo(&chain, "%s -> ", (const char *) lfirst(lc));
+			appendStringInfoString(&chain, slug);
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+					 errmsg("segment \"%s\" refers to itself through in segment", slug),
+					 errdetail("The chain is %s.", chain.data)));
+		}
+	}
+	cc->segments = lappend(cc->segments, pstrdup(slug));
+	return cdp_segment_tree(seg_saved_definition(slug));
+}
+
+void
+seg_leave_segment(SegCompiler *cc)
+{
+	cc->segments = list_delete_last(cc->segments);
+}
+
+void
+seg_compile_expr(SegCompiler *cc, const SegNode *node, const SegScope *scope, StringInfo out)
+{
+	check_stack_depth();
+	CHECK_FOR_INTERRUPTS();
+
+	switch (node->kind)
+	{
+		case SEG_AND:
+		case SEG_OR:
+			appendStringInfoChar(out, '(');
+			for (int i = 0; i < node->nchildren; i++)
+			{
+				if (i > 0)
+					appendStringInfoString(out, node->kind == SEG_AND ? " AND " : " OR ");
+				seg_compile_expr(cc, node->children[i], scope, out);
+			}
+			appendStringInfoChar(out, ')');
+			break;
+		case SEG_NOT:
+			appendStringInfoString(out, "NOT (");
+			seg_compile_expr(cc, node->children[0], scope, out);
+			appendStringInfoChar(out, ')');
+			break;
+		case SEG_COMPARE:
+		case SEG_IN:
+		case SEG_BETWEEN:
+		case SEG_IS_NULL:
+		case SEG_LIKE:
+		case SEG_CONTAINS:
+			{
+				SegSubject	owner = seg_value_owner(node, scope);
+
+				if (owner == scope->subject)
+					seg_compile_value(cc, node, scope, out);
+				else if (scope->subject == SEG_SUBJECT_CONTACT && owner == SEG_SUBJECT_ORGANIZATION)
+					compile_organization(cc, node, scope, out);
+				else
+					misplaced(node, scope);
+			}
+			break;
+		case SEG_TAG:
+		case SEG_TERM:
+			compile_tag_or_term(cc, node, scope, out);
+			break;
+		case SEG_HAS_PROFILE:
+			compile_has_profile(cc, node, scope, out);
+			break;
+		case SEG_HAS_KIND:
+			{
+				const char *i = new_alias(cc, "i");
+
+				require_contact(node, scope);
+				seg_check_kind(node->name);
+				appendStringInfo(out, "EXISTS (SELECT FROM cdp.identifiers %s WHERE %s.contact_id = %s.id"
+								 " AND %s.kind = %s%s)",
+								 i, i, scope->alias, i, quote_literal_cstr(node->name),
+								 node->flag ? psprintf(" AND %s.is_validated", i) : "");
+			}
+			break;
+		case SEG_ORGANIZATION:
+			require_contact(node, scope);
+			compile_organization(cc, node->children[0], scope, out);
+			break;
+		case SEG_ORG_UNDER:
+			{
+				const char *m = new_alias(cc, "m");
+
+				require_contact(node, scope);
+				appendStringInfo(out, "EXISTS (SELECT FROM cdp.organization_members %s WHERE %s.contact_id = %s.id"
+								 " AND %s.organization_id = ANY (%s::bigint[]))",
+								 m, m, scope->alias, m,
+								 quote_literal_cstr(seg_organization_ids(node->name)));
+			}
+			break;
+		case SEG_DOCUMENT:
+			require_contact(node, scope);
+			compile_document(cc, node, node->nchildren ? node->children[0] : NULL, scope, out);
+			break;
+		case SEG_EVENT:
+			require_contact(node, scope);
+			compile_event(cc, node, node->nchildren ? node->children[0] : NULL, node->op, scope, out);
+			break;
+		case SEG_IN_SEGMENT:
+			{
+				SegNode    *tree;
+
+				require_contact(node, scope);
+				tree = seg_enter_segment(cc, node->name);
+				seg_compile_expr(cc, tree, scope, out);
+				seg_leave_segment(cc);
+			}
+			break;
+	}
+}
+
+char *
+seg_compile_query(SegCompiler *cc, const SegNode *tree)
+{
+	SegScope	scope = {SEG_SUBJECT_CONTACT, "c", NULL};
+	StringInfoData sql;
+
+	initStringInfo(&sql);
+	appendStringInfoString(&sql, "SELECT c.id FROM cdp.contacts c WHERE ");
+	if (cc->per_contact)
+		appendStringInfoString(&sql, "c.id = $2 AND ");
+	appendStringInfoString(&sql, "c.archived_at IS NULL AND c.merged_into IS NULL AND ");
+	seg_compile_expr(cc, tree, &scope, &sql);
+	return sql.data;
+}
+
+void
+seg_compile_quantified(SegCompiler *cc, const SegNode *quantifier, const SegNode *body,
+					   const SegScope *scope, StringInfo out)
+{
+	switch (quantifier->kind)
+	{
+		case SEG_DOCUMENT:
+			compile_document(cc, quantifier, body, scope, out);
+			break;
+		case SEG_EVENT:
+			/* a node inside where: does some event of the window satisfy it */
+			compile_event(cc, quantifier, body, SEG_OP_NONE, scope, out);
+			break;
+		default:
+			compile_organization(cc, body, scope, out);
+			break;
+	}
+}
+
+/*
+ * Which organizations, documents or events satisfy body; for a single
+ * condition also what each one holds ("acme: company.industry is 'retail'").
+ */
+void
+seg_compile_quantified_detail(SegCompiler *cc, const SegNode *quantifier, const SegNode *body,
+							  const SegScope *scope, StringInfo out)
+{
+	SegSubject	subject = quantifier->kind == SEG_DOCUMENT ? SEG_SUBJECT_DOCUMENT :
+		quantifier->kind == SEG_EVENT ? SEG_SUBJECT_EVENT : SEG_SUBJECT_ORGANIZATION;
+	const char *alias = new_alias(cc, subject == SEG_SUBJECT_DOCUMENT ? "d" :
+								  subject == SEG_SUBJECT_EVENT ? "e" : "o");
+	SegScope	inner = {subject, alias, quantifier->kind == SEG_DOCUMENT ? quantifier->name : NULL};
+	bool		leaf = seg_is_value_condition(body) || body->kind == SEG_HAS_PROFILE;
+	const char *what;
+	const char *name;
+	StringInfoData from;
+
+	initStringInfo(&from);
+	if (subject == SEG_SUBJECT_ORGANIZATION)
+	{
+		const char *m = new_alias(cc, "m");
+
+		what = "organizations";
+		name = psprintf("%s.slug", alias);
+		appendStringInfo(&from,
+						 "cdp.organization_members %s JOIN cdp.organizations %s ON %s.id = %s.organization_id"
+						 " WHERE %s.contact_id = %s.id AND %s.archived_at IS NULL",
+						 m, alias, alias, m, m, scope->alias, alias);
+	}
+	else if (subject == SEG_SUBJECT_DOCUMENT)
+	{
+		what = psprintf("%s documents", quantifier->name);
+		name = psprintf("'document ' || %s.id", alias);
+		appendStringInfo(&from,
+						 "cdp.documents %s WHERE %s.contact_id = %s.id AND %s.template = %s AND %s.archived_at IS NULL",
+						 alias, alias, scope->alias, alias, quote_literal_cstr(quantifier->name), alias);
+	}
+	else
+	{
+		SegNode		window = *quantifier;
+
+		what = psprintf("%s events", quantifier->name);
+		name = psprintf("'event ' || %s.id", alias);
+		leaf = false;
+		appendStringInfo(&from, "cdp.events %s WHERE %s.contact_id = %s.id AND ", alias, alias, scope->alias);
+		window.nchildren = 0;
+		append_event_filter(cc, &window, NULL, alias, &from);
+	}
+
+	appendStringInfo(out, "(SELECT CASE WHEN count(*) = 0 THEN %s ELSE "
+					 "format('%%s of %%s %%s match', count(*) FILTER (WHERE q.ok), count(*), %s)",
+					 quote_literal_cstr(psprintf("no %s", what)), quote_literal_cstr(what));
+	if (leaf)
+		appendStringInfoString(out, " || '; ' || string_agg(q.name || ': ' || q.detail, '; ' ORDER BY q.name)");
+	else
+		appendStringInfoString(out, " || coalesce(': ' || string_agg(q.name, ', ' ORDER BY q.name) FILTER (WHERE q.ok), '')");
+	appendStringInfo(out, " END FROM (SELECT %s AS name, ", name);
+	seg_compile_expr(cc, body, &inner, out);
+	appendStringInfoString(out, " AS ok, ");
+	if (leaf)
+		seg_compile_detail(cc, body, &inner, out);
+	else
+		appendStringInfoString(out, "NULL::text");
+	appendStringInfo(out, " AS detail FROM %s) q)", from.data);
+}
+
+static void
+compile_event_detail(SegCompiler *cc, const SegNode *node, const SegScope *scope, StringInfo out)
+{
+	const char *e = new_alias(cc, "e");
+	StringInfoData words;
+
+	initStringInfo(&words);
+	appendStringInfo(&words, " %s event", node->name);
+	appendStringInfo(out, "(SELECT format('%%s%%s%%s%%s, needed %s " INT64_FORMAT "', count(*), %s,"
+					 " CASE WHEN count(*) = 1 THEN '' ELSE 's' END, %s)"
+					 " FROM cdp.events %s WHERE %s.contact_id = %s.id AND ",
+					 node->op == SEG_OP_NONE ? ">=" : node->op == SEG_OP_NE ? "!=" : count_op_sql(node->op),
+					 node->op == SEG_OP_NONE ? (int64) 1 : (int64) node->count,
+					 quote_literal_cstr(words.data),
+					 quote_literal_cstr(psprintf("%s%s",
+												 node->nchildren ? " matching where" : "",
+												 node->within_unit == SEG_WITHIN_NONE ? "" :
+												 psprintf(" in " INT64_FORMAT " %s", (int64) node->within,
+														  node->within_unit == SEG_WITHIN_DAYS ?
+														  (node->within == 1 ? "day" : "days") :
+														  (node->within == 1 ? "hour" : "hours")))),
+					 e, e, scope->alias);
+	append_event_filter(cc, node, node->nchildren ? node->children[0] : NULL, e, out);
+	appendStringInfoChar(out, ')');
+}
+
+/* A CASE over the condition's own result, for conditions whose result says it all. */
+static void
+compile_yes_no(SegCompiler *cc, const SegNode *node, const SegScope *scope,
+			   const char *yes, const char *no, StringInfo out)
+{
+	appendStringInfoString(out, "(CASE WHEN ");
+	seg_compile_expr(cc, node, scope, out);
+	appendStringInfo(out, " THEN %s ELSE %s END)", quote_literal_cstr(yes), quote_literal_cstr(no));
+}
+
+void
+seg_compile_detail(SegCompiler *cc, const SegNode *node, const SegScope *scope, StringInfo out)
+{
+	switch (node->kind)
+	{
+		case SEG_COMPARE:
+		case SEG_IN:
+		case SEG_BETWEEN:
+		case SEG_IS_NULL:
+		case SEG_LIKE:
+		case SEG_CONTAINS:
+			if (seg_value_owner(node, scope) == scope->subject)
+				seg_compile_value_detail(cc, node, scope, out);
+			else
+				seg_compile_quantified_detail(cc, node, node, scope, out);
+			break;
+		case SEG_TAG:
+		case SEG_TERM:
+			{
+				bool		tag = node->kind == SEG_TAG;
+				const char *t = new_alias(cc, "t");
+				const char *g = new_alias(cc, "g");
+				const char *none = tag ?
+					psprintf("no tag %s%s", node->flag ? "under " : "", node->name) :
+					psprintf("%s %s %s", node->flag ? "nothing under" : "not classified as",
+							 node->qualifier, node->name);
+
+				appendStringInfo(out, "(SELECT coalesce(%s || string_agg(%s.path, ', ' ORDER BY %s.path), %s)"
+								 " FROM %s %s JOIN cdp.%s %s ON %s.id = %s.%s"
+								 " WHERE %s.%s = %s.id AND %s.%s = ANY (%s::bigint[]))",
+								 quote_literal_cstr(tag ? "tagged " : psprintf("classified %s ", node->qualifier)),
+								 g, g, quote_literal_cstr(none),
+								 link_table(scope->subject, tag ? "tags" : "terms"), t,
+								 tag ? "tags" : "terms", g, g, t, tag ? "tag_id" : "term_id",
+								 t, link_key(scope->subject), scope->alias, t, tag ? "tag_id" : "term_id",
+								 quote_literal_cstr(tag_or_term_ids(node, scope)));
+			}
+			break;
+		case SEG_HAS_PROFILE:
+			if (scope->subject == SEG_SUBJECT_CONTACT &&
+				strcmp(seg_profile_type(node->name) ? seg_profile_type(node->name) : "", "organization") == 0)
+				seg_compile_quantified_detail(cc, node, node, scope, out);
+			else
+				compile_yes_no(cc, node, scope, psprintf("has a %s profile", node->name),
+							   psprintf("no %s profile", node->name), out);
+			break;
+		case SEG_HAS_KIND:
+			{
+				const char *i = new_alias(cc, "i");
+
+				seg_check_kind(node->name);
+				appendStringInfo(out, "(SELECT CASE WHEN count(*) = 0 THEN %s"
+								 " ELSE format('%%s %%s, %%s validated', count(*), %s, count(*) FILTER (WHERE %s.is_validated)) END"
+								 " FROM cdp.identifiers %s WHERE %s.contact_id = %s.id AND %s.kind = %s)",
+								 quote_literal_cstr(psprintf("no %s identifier", node->name)),
+								 quote_literal_cstr(psprintf("%s identifier(s)", node->name)), i,
+								 i, i, scope->alias, i, quote_literal_cstr(node->name));
+			}
+			break;
+		case SEG_ORG_UNDER:
+			{
+				const char *m = new_alias(cc, "m");
+				const char *o = new_alias(cc, "o");
+
+				appendStringInfo(out, "(SELECT coalesce('member of ' || string_agg(%s.slug, ', ' ORDER BY %s.slug), %s)"
+								 " FROM cdp.organization_members %s JOIN cdp.organizations %s ON %s.id = %s.organization_id"
+								 " WHERE %s.contact_id = %s.id AND %s.organization_id = ANY (%s::bigint[]))",
+								 o, o, quote_literal_cstr(psprintf("not a member of %s or its descendants", node->name)),
+								 m, o, o, m, m, scope->alias, m,
+								 quote_literal_cstr(seg_organization_ids(node->name)));
+			}
+			break;
+		case SEG_ORGANIZATION:
+		case SEG_DOCUMENT:
+			if (node->nchildren == 0)
+				compile_yes_no(cc, node, scope, psprintf("has a %s document", node->name),
+							   psprintf("no %s document", node->name), out);
+			else
+				seg_compile_quantified_detail(cc, node, node->children[0], scope, out);
+			break;
+		case SEG_EVENT:
+			compile_event_detail(cc, node, scope, out);
+			break;
+		case SEG_IN_SEGMENT:
+			compile_yes_no(cc, node, scope, psprintf("in segment %s", node->name),
+						   psprintf("not in segment %s", node->name), out);
+			break;
+		case SEG_AND:
+		case SEG_OR:
+		case SEG_NOT:
+			appendStringInfoString(out, "NULL::text");
+			break;
+	}
+}

@@ -1,0 +1,138 @@
+/*
+ * segment_eval.c
+ *	  SQL-callable compiler entry points: the SQL of a definition (which
+ *	  members, count, estimate and in_segment run) and the names it uses.
+ */
+#include "postgres.h"
+
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+
+#include "segment/segment_compile.h"
+#include "segment/segment_type.h"
+
+PG_FUNCTION_INFO_V1(cdp_segment_compile);
+PG_FUNCTION_INFO_V1(cdp_segment_references);
+
+/*
+ * cdp_internal.compile_segment(definition, at text, per_contact, self):
+ * at is the SQL of the evaluation time ($1, now() or a literal); self, the
+ * slug the definition is saved under ('' for none), starts the in-segment cycle check.
+ */
+Datum
+cdp_segment_compile(PG_FUNCTION_ARGS)
+{
+	SegNode    *tree = cdp_segment_tree(PG_GETARG_DATUM(0));
+	char	   *at = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	bool		per_contact = PG_GETARG_BOOL(2);
+	MemoryContext caller = CurrentMemoryContext;
+	SegCompiler cc;
+	char	   *sql;
+
+	SPI_connect();
+	seg_compiler_init(&cc, at, per_contact);
+	if (VARSIZE_ANY_EXHDR(PG_GETARG_TEXT_PP(3)) > 0)
+		cc.segments = list_make1(text_to_cstring(PG_GETARG_TEXT_PP(3)));
+	sql = seg_compile_query(&cc, tree);
+	sql = MemoryContextStrdup(caller, sql);
+	SPI_finish();
+	PG_RETURN_TEXT_P(cstring_to_text(sql));
+}
+
+typedef struct RefWalk
+{
+	Tuplestorestate *store;
+	TupleDesc	desc;
+	const char *template_slug;	/* inside DOCUMENT t ( … ) */
+} RefWalk;
+
+static void
+emit(RefWalk *w, const char *kind, const char *name)
+{
+	Datum		values[2] = {CStringGetTextDatum(kind), CStringGetTextDatum(name)};
+	bool		nulls[2] = {false, false};
+
+	tuplestore_putvalues(w->store, w->desc, values, nulls);
+}
+
+static bool
+builtin_qualifier(const char *q)
+{
+	return strcmp(q, "contact") == 0 || strcmp(q, "organization") == 0 ||
+		strcmp(q, "document") == 0 || strcmp(q, "properties") == 0;
+}
+
+static void
+walk_references(RefWalk *w, const SegNode *node)
+{
+	check_stack_depth();
+	switch (node->kind)
+	{
+		case SEG_COMPARE:
+		case SEG_IN:
+		case SEG_BETWEEN:
+		case SEG_IS_NULL:
+		case SEG_LIKE:
+		case SEG_CONTAINS:
+			if (builtin_qualifier(node->qualifier))
+				break;
+			if (w->template_slug && strcmp(node->qualifier, w->template_slug) == 0)
+				emit(w, "template_attribute", psprintf("%s.%s", node->qualifier, node->field));
+			else
+			{
+				emit(w, "profile", node->qualifier);
+				emit(w, "attribute", psprintf("%s.%s", node->qualifier, node->field));
+			}
+			break;
+		case SEG_TAG:
+			emit(w, "tag", node->name);
+			break;
+		case SEG_TERM:
+			emit(w, "taxonomy", node->qualifier);
+			emit(w, "term", psprintf("%s:%s", node->qualifier, node->name));
+			break;
+		case SEG_HAS_PROFILE:
+			emit(w, "profile", node->name);
+			break;
+		case SEG_HAS_KIND:
+			emit(w, "kind", node->name);
+			break;
+		case SEG_ORG_UNDER:
+			emit(w, "organization", node->name);
+			break;
+		case SEG_DOCUMENT:
+			emit(w, "template", node->name);
+			break;
+		case SEG_IN_SEGMENT:
+			emit(w, "segment", node->name);
+			break;
+		default:
+			break;
+	}
+	for (int i = 0; i < node->nchildren; i++)
+	{
+		const char *outer = w->template_slug;
+
+		if (node->kind == SEG_DOCUMENT)
+			w->template_slug = node->name;
+		walk_references(w, node->children[i]);
+		w->template_slug = outer;
+	}
+}
+
+/* cdp_internal.segment_references(definition): (kind, name) rows, with repeats. */
+Datum
+cdp_segment_references(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	SegNode    *tree = cdp_segment_tree(PG_GETARG_DATUM(0));
+	RefWalk		w = {0};
+
+	InitMaterializedSRF(fcinfo, 0);
+	w.store = rsinfo->setResult;
+	w.desc = rsinfo->setDesc;
+	walk_references(&w, tree);
+	return (Datum) 0;
+}
