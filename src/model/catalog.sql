@@ -532,6 +532,24 @@ COMMENT ON FUNCTION cdp_internal.parse_attributes(text, text, jsonb, integer, te
     'Checks a JSON array of attribute definitions and returns catalog rows';
 
 -- Create the typed table of a profile or document template and its catalog rows.
+-- Segments compare attributes (customer.ltv between 100 and 200, customer.topics
+-- contains 'x'): a btree index per comparable scalar column and a GIN index per
+-- array, so that a selective segment is an index scan.  Booleans, JSON,
+-- locations and media are not indexed (too few values or never compared).
+CREATE FUNCTION cdp_internal.create_attribute_index(data_table regclass, a cdp.attributes) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF a.data_type IN ('boolean', 'json', 'location', 'media') THEN
+        RETURN;
+    END IF;
+    EXECUTE format('CREATE INDEX ON %s USING %s (%I)', data_table, CASE WHEN a.is_array THEN 'gin' ELSE 'btree' END, a.slug);
+END
+$$;
+COMMENT ON FUNCTION cdp_internal.create_attribute_index(regclass, cdp.attributes) IS
+    'Indexes an attribute column for segment conditions (btree, or GIN for arrays)';
+
 CREATE FUNCTION cdp_internal.create_data_table(owner_type text, slug text, table_name text, key_column text,
                                                key_ref text, attributes jsonb)
 RETURNS regclass
@@ -558,6 +576,7 @@ BEGIN
     INSERT INTO cdp.attributes SELECT * FROM cdp_parsed_attributes;
     FOR a IN SELECT * FROM cdp_parsed_attributes LOOP
         EXECUTE format('COMMENT ON COLUMN %s.%I IS %L', tbl, a.slug, a.title);
+        PERFORM cdp_internal.create_attribute_index(tbl, a);
     END LOOP;
     DROP TABLE cdp_parsed_attributes;
     RETURN tbl;
@@ -589,6 +608,9 @@ BEGIN
         IF NOT FOUND THEN
             RAISE EXCEPTION 'attribute "%" of % does not exist', d, label USING ERRCODE = '42703';
         END IF;
+        PERFORM cdp_internal.refuse_if_used(format('attribute "%s" of %s', d, label),
+                                            CASE owner_type WHEN 'profile' THEN 'attribute' ELSE 'template_attribute' END,
+                                            slug || '.' || d);
         EXECUTE format('ALTER TABLE %s DROP COLUMN %I', data_table, d);
     END LOOP;
     SELECT coalesce(array_agg(t.slug), '{}'), coalesce(max(t.position), 0) + 1 INTO existing, next_pos
@@ -603,6 +625,7 @@ BEGIN
         END IF;
         EXECUTE format('ALTER TABLE %s ADD COLUMN %s', data_table, cdp_internal.attribute_column_ddl(a));
         EXECUTE format('COMMENT ON COLUMN %s.%I IS %L', data_table, a.slug, a.title);
+        PERFORM cdp_internal.create_attribute_index(data_table, a);
         INSERT INTO cdp.attributes SELECT a.*;
     END LOOP;
     PERFORM cdp_internal.rebuild_data_table(owner_type, slug, data_table, key_column);

@@ -88,6 +88,7 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION 'document template "%" does not exist', slug USING ERRCODE = '42704';
     END IF;
+    PERFORM cdp_internal.refuse_if_used(format('document template "%s"', slug), 'template', slug);
     IF EXISTS (SELECT 1 FROM cdp.documents d WHERE d.template = t.slug) THEN
         RAISE EXCEPTION 'cannot drop document template "%": documents use it', slug
             USING ERRCODE = '2BP01', HINT = 'Delete its documents first.';

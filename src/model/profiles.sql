@@ -38,11 +38,7 @@ AS $$
 DECLARE
     pat text := '(^|[^a-z0-9_])' || profile || '\.[a-z]';
 BEGIN
-    IF to_regclass('cdp.segments') IS NOT NULL THEN
-        RETURN QUERY EXECUTE
-            'SELECT format(''segment "%s"'', s.slug) FROM cdp.segments s WHERE s.definition::text ~* $1 ORDER BY s.slug'
-            USING pat || '|has\s+profile\s+' || profile || '([^a-z0-9_]|$)';
-    END IF;
+    RETURN QUERY SELECT * FROM cdp_internal.segments_using('profile', profile);
     IF to_regclass('cdp.views') IS NOT NULL THEN
         RETURN QUERY EXECUTE
             'SELECT format(''view "%s"'', v.slug) FROM cdp.views v
@@ -97,20 +93,11 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     p cdp.profiles;
-    d text;
-    users text;
 BEGIN
     SELECT * INTO p FROM cdp.profiles t WHERE t.slug = alter_profile.slug FOR UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'profile "%" does not exist', slug USING ERRCODE = '42704';
     END IF;
-    FOREACH d IN ARRAY coalesce(drop, '{}') LOOP
-        SELECT string_agg(u, ', ') INTO users FROM cdp_internal.profile_dependents(slug) u;
-        IF users IS NOT NULL THEN
-            RAISE EXCEPTION 'cannot drop attributes of profile "%" while it is used', slug
-                USING ERRCODE = '2BP01', DETAIL = format('Used by %s.', users);
-        END IF;
-    END LOOP;
     PERFORM cdp_internal.alter_data_table('profile', slug, p.data_table, p.object_type || '_id', add, drop);
     RETURN p.data_table;
 END
