@@ -121,17 +121,33 @@ push_bool(JsonbParseState **state, JsonbIteratorToken token, bool b)
 	pushJsonbValue(state, token, &v);
 }
 
-/* A number from its literal text; numeric_in takes every number the lexer does. */
+static void
+number_context(void *arg)
+{
+	errcontext("number %s of the segment", (const char *) arg);
+}
+
+/*
+ * A number from its literal text.  numeric_in reads every number the lexer
+ * does, but one beyond numeric's range (1e200000) is no JSON number either:
+ * its error then says which literal it was.
+ */
 static void
 push_number(JsonbParseState **state, JsonbIteratorToken token, const char *text)
 {
+	ErrorContextCallback callback;
 	JsonbValue	v;
 
+	callback.callback = number_context;
+	callback.arg = (void *) text;
+	callback.previous = error_context_stack;
+	error_context_stack = &callback;
 	v.type = jbvNumeric;
 	v.val.numeric = DatumGetNumeric(DirectFunctionCall3(numeric_in,
 														CStringGetDatum(text),
 														ObjectIdGetDatum(InvalidOid),
 														Int32GetDatum(-1)));
+	error_context_stack = callback.previous;
 	pushJsonbValue(state, token, &v);
 }
 
@@ -722,6 +738,37 @@ read_now(SegLiteral *lit, const JsonbValue *v, const char *path)
 	lit->interval = text + 1;
 }
 
+/*
+ * The text of a number literal: numeric_out's plain -?digits[.digits], or,
+ * when that is longer than the lexer takes (1e-200 written out), the same
+ * digits in scientific notation, which the lexer reads too.
+ */
+static char *
+number_text(Numeric n, const char *path)
+{
+	char	   *text = DatumGetCString(DirectFunctionCall1(numeric_out,
+														   NumericGetDatum(n)));
+
+	if (strlen(text) > SEG_MAX_NUMBER)
+	{
+		int			digits = 0;
+		int			zeros = 0;	/* trailing zeros of the significant digits */
+
+		for (const char *c = text; *c; c++)
+		{
+			if (*c < '0' || *c > '9' || (digits == 0 && *c == '0'))
+				continue;
+			digits++;
+			zeros = *c == '0' ? zeros + 1 : 0;
+		}
+		text = digits == 0 ? "0" : numeric_out_sci(n, digits - zeros - 1);
+	}
+	if (strlen(text) > SEG_MAX_NUMBER)
+		json_error(ERRCODE_PROGRAM_LIMIT_EXCEEDED, path,
+				   "The limit is 100 characters.", "number is too long");
+	return text;
+}
+
 /* One literal: a string, number, boolean or now object. */
 static void
 read_literal(SegLiteral *lit, const JsonbValue *v, const char *path)
@@ -733,13 +780,8 @@ read_literal(SegLiteral *lit, const JsonbValue *v, const char *path)
 			lit->text = pnstrdup(v->val.string.val, v->val.string.len);
 			break;
 		case jbvNumeric:
-			/* numeric_out's -?digits[.digits] is always a number the lexer reads */
 			lit->kind = SEG_LIT_NUMBER;
-			lit->text = DatumGetCString(DirectFunctionCall1(numeric_out,
-															NumericGetDatum(v->val.numeric)));
-			if (strlen(lit->text) > SEG_MAX_NUMBER)
-				json_error(ERRCODE_PROGRAM_LIMIT_EXCEEDED, path,
-						   "The limit is 100 characters.", "number is too long");
+			lit->text = number_text(v->val.numeric, path);
 			break;
 		case jbvBool:
 			lit->kind = SEG_LIT_BOOL;
