@@ -243,7 +243,7 @@ append_event_filter(SegCompiler *cc, const SegNode *node, const SegNode *body,
  */
 static void
 compile_event(SegCompiler *cc, const SegNode *node, const SegNode *body, SegOp op,
-			  const SegScope *scope, StringInfo out)
+			  const SegScope *scope, bool negate, StringInfo out)
 {
 	const char *e = new_alias(cc, "e");
 	int64		n = op == SEG_OP_NONE ? 1 : node->count;
@@ -252,15 +252,15 @@ compile_event(SegCompiler *cc, const SegNode *node, const SegNode *body, SegOp o
 
 	if (at_least_one)
 	{
-		appendStringInfo(out, "EXISTS (SELECT FROM cdp.events %s WHERE %s.contact_id = %s.id AND ",
-						 e, e, scope->alias);
+		appendStringInfo(out, "%sEXISTS (SELECT FROM cdp.events %s WHERE %s.contact_id = %s.id AND ",
+						 negate ? "NOT " : "", e, e, scope->alias);
 		append_event_filter(cc, node, body, e, out);
 		appendStringInfoChar(out, ')');
 	}
 	else if (cc->per_contact)
 	{
-		appendStringInfo(out, "((SELECT count(*) FROM cdp.events %s WHERE %s.contact_id = %s.id AND ",
-						 e, e, scope->alias);
+		appendStringInfo(out, "%s((SELECT count(*) FROM cdp.events %s WHERE %s.contact_id = %s.id AND ",
+						 negate ? "NOT " : "", e, e, scope->alias);
 		append_event_filter(cc, node, body, e, out);
 		appendStringInfo(out, ") %s " INT64_FORMAT ")", count_op_sql(op), n);
 	}
@@ -269,7 +269,7 @@ compile_event(SegCompiler *cc, const SegNode *node, const SegNode *body, SegOp o
 		bool		zero_ok = count_satisfies(op, 0, n);
 
 		appendStringInfo(out, "%s(%s.id IN (SELECT %s.contact_id FROM cdp.events %s WHERE ",
-						 zero_ok ? "NOT " : "", scope->alias, e, e);
+						 zero_ok != negate ? "NOT " : "", scope->alias, e, e);
 		append_event_filter(cc, node, body, e, out);
 		appendStringInfo(out, " GROUP BY %s.contact_id HAVING %scount(*) %s " INT64_FORMAT "))",
 						 e, zero_ok ? "NOT " : "", count_op_sql(op), n);
@@ -314,11 +314,35 @@ seg_leave_segment(SegCompiler *cc)
 	cc->segments = list_delete_last(cc->segments);
 }
 
-void
-seg_compile_expr(SegCompiler *cc, const SegNode *node, const SegScope *scope, StringInfo out)
+/*
+ * Negation is pushed down to the conditions (De Morgan), so that a negated
+ * condition is a NOT EXISTS at the top of a conjunction, which the planner
+ * turns into an anti-join; NOT ( … OR … ) it would leave as subplans.
+ */
+static void
+compile_node(SegCompiler *cc, const SegNode *node, const SegScope *scope, bool negate,
+			 StringInfo out)
 {
 	check_stack_depth();
 	CHECK_FOR_INTERRUPTS();
+
+	/* not (x is null) is x is not null, when x is the subject's own value */
+	if (negate && node->kind == SEG_IS_NULL && seg_value_owner(node, scope) == scope->subject)
+	{
+		SegNode		flipped = *node;
+
+		flipped.negated = !node->negated;
+		compile_node(cc, &flipped, scope, false, out);
+		return;
+	}
+	if (negate && node->kind != SEG_AND && node->kind != SEG_OR && node->kind != SEG_NOT &&
+		node->kind != SEG_EVENT && node->kind != SEG_IN_SEGMENT)
+	{
+		appendStringInfoString(out, "NOT (");
+		compile_node(cc, node, scope, false, out);
+		appendStringInfoChar(out, ')');
+		return;
+	}
 
 	switch (node->kind)
 	{
@@ -328,15 +352,13 @@ seg_compile_expr(SegCompiler *cc, const SegNode *node, const SegScope *scope, St
 			for (int i = 0; i < node->nchildren; i++)
 			{
 				if (i > 0)
-					appendStringInfoString(out, node->kind == SEG_AND ? " AND " : " OR ");
-				seg_compile_expr(cc, node->children[i], scope, out);
+					appendStringInfoString(out, (node->kind == SEG_AND) != negate ? " AND " : " OR ");
+				compile_node(cc, node->children[i], scope, negate, out);
 			}
 			appendStringInfoChar(out, ')');
 			break;
 		case SEG_NOT:
-			appendStringInfoString(out, "NOT (");
-			seg_compile_expr(cc, node->children[0], scope, out);
-			appendStringInfoChar(out, ')');
+			compile_node(cc, node->children[0], scope, !negate, out);
 			break;
 		case SEG_COMPARE:
 		case SEG_IN:
@@ -395,7 +417,7 @@ seg_compile_expr(SegCompiler *cc, const SegNode *node, const SegScope *scope, St
 			break;
 		case SEG_EVENT:
 			require_contact(node, scope);
-			compile_event(cc, node, node->nchildren ? node->children[0] : NULL, node->op, scope, out);
+			compile_event(cc, node, node->nchildren ? node->children[0] : NULL, node->op, scope, negate, out);
 			break;
 		case SEG_IN_SEGMENT:
 			{
@@ -403,11 +425,17 @@ seg_compile_expr(SegCompiler *cc, const SegNode *node, const SegScope *scope, St
 
 				require_contact(node, scope);
 				tree = seg_enter_segment(cc, node->name);
-				seg_compile_expr(cc, tree, scope, out);
+				compile_node(cc, tree, scope, negate, out);
 				seg_leave_segment(cc);
 			}
 			break;
 	}
+}
+
+void
+seg_compile_expr(SegCompiler *cc, const SegNode *node, const SegScope *scope, StringInfo out)
+{
+	compile_node(cc, node, scope, false, out);
 }
 
 char *
@@ -436,7 +464,7 @@ seg_compile_quantified(SegCompiler *cc, const SegNode *quantifier, const SegNode
 			break;
 		case SEG_EVENT:
 			/* a node inside where: does some event of the window satisfy it */
-			compile_event(cc, quantifier, body, SEG_OP_NONE, scope, out);
+			compile_event(cc, quantifier, body, SEG_OP_NONE, scope, false, out);
 			break;
 		default:
 			compile_organization(cc, body, scope, out);

@@ -14,6 +14,7 @@
 
 #include "segment/segment_compile.h"
 #include "segment/segment_type.h"
+#include "spi_plans.h"
 
 PG_FUNCTION_INFO_V1(cdp_explain_segment);
 
@@ -35,7 +36,10 @@ typedef struct Explainer
 
 static const SegScope contact_scope = {SEG_SUBJECT_CONTACT, "c", NULL};
 
-/* Run a condition and its detail for the contact. */
+/*
+ * Run a condition and its detail for the contact: generated text, so a
+ * one-shot plan with the contact and time known to the planner.
+ */
 static void
 run(Explainer *x, ExplainRow *row, const char *expr, const char *detail)
 {
@@ -140,14 +144,15 @@ explain_node(Explainer *x, const SegNode *node, int depth, const SegNode *quanti
 static void
 explain_liveness(Explainer *x, ExplainRow *root)
 {
-	static Oid	types[1] = {INT8OID};
+	static cdp_query liveness = {
+		"SELECT archived_at IS NOT NULL, merged_into FROM cdp.contacts WHERE id = $1",
+		1, {INT8OID}, CURSOR_OPT_GENERIC_PLAN
+	};
 	bool		isnull;
 	bool		archived;
 	Datum		merged_into;
 
-	if (SPI_execute_with_args("SELECT archived_at IS NOT NULL, merged_into FROM cdp.contacts WHERE id = $1",
-							  1, types, x->args, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "explain_segment liveness query failed");
+	cdp_execute(&liveness, x->args, NULL, true, 1);
 	if (SPI_processed == 0)
 	{
 		root->result = false;
