@@ -65,8 +65,11 @@ SQL_SOURCES = \
 	src/segment/segment_json.sql \
 	src/segment/segments.sql
 
-DATA_built = cdp--$(EXTVERSION).sql
-DATA = $(wildcard src/updates/cdp--*--*.sql)
+# Upgrade scripts made from the sources (so they cannot drift from the install
+# script) are built; hand-written ones in src/updates are installed as they are.
+UPGRADES_built = src/updates/cdp--0.1.0--0.2.0.sql
+DATA_built = cdp--$(EXTVERSION).sql $(UPGRADES_built)
+DATA = $(filter-out $(UPGRADES_built),$(wildcard src/updates/cdp--*--*.sql))
 EXTRA_CLEAN = src/identifier/email_type.sql src/identifier/phone_type.sql \
 	test/fuzz/bin results regression.diffs regression.out
 
@@ -90,8 +93,13 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-$(DATA_built): $(SQL_SOURCES) cdp.control
+cdp--$(EXTVERSION).sql: $(SQL_SOURCES) cdp.control
 	cat $(SQL_SOURCES) > $@
+
+# 0.2.0 changed some model functions (0.2.0-model.sql) and added segments.
+src/updates/cdp--0.1.0--0.2.0.sql: src/updates/0.2.0-model.sql \
+		src/segment/segment_type.sql src/segment/segment_json.sql src/segment/segments.sql
+	cat $^ > $@
 
 src/identifier/email_type.sql: src/identifier/normtext_type.sql.in
 	sed -e 's/@TYPE@/email/g' -e 's/@INPUT_VOLATILITY@/IMMUTABLE/g' \
