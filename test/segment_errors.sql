@@ -2,7 +2,7 @@
 -- operators and literals, misplaced conditions, cycles, drops in use, injection.
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS cdp;
-SELECT plan(134);
+SELECT plan(145);
 SET LOCAL client_min_messages = warning;
 SET LOCAL timezone = 'UTC';
 
@@ -144,8 +144,10 @@ SELECT throws_ok(pg_temp.q($$customer.meta = 'x'$$), '42883', 'operator = does n
 SELECT throws_ok(pg_temp.q($$customer.hobbies = 'x'$$), '42883', 'operator = does not apply to customer.hobbies of type text array', '= on an array');
 SELECT throws_ok(pg_temp.q($$customer.tier contains 'x'$$), '42883', 'operator contains does not apply to customer.tier of type text',
     'CONTAINS on a scalar');
-SELECT throws_ok(pg_temp.q($$customer.vip = 'maybe'$$), '22P02', 'invalid value for customer.vip of type boolean: "maybe"',
-    'a string that is no boolean');
+SELECT throws_ok(pg_temp.q($$customer.vip = 'maybe'$$), '42883', 'cannot compare customer.vip of type boolean with a string',
+    'a string for a boolean');
+SELECT throws_ok(pg_temp.q($$customer.vip = 'yes'$$), '42883', 'cannot compare customer.vip of type boolean with a string',
+    'a boolean is true or false, never a string that boolin reads');
 SELECT throws_ok(pg_temp.q($$customer.age = true$$), '42883', 'cannot compare customer.age of type integer with true or false', 'a boolean for an integer');
 SELECT throws_ok(pg_temp.q($$customer.tier = now()$$), '42883', 'cannot compare customer.tier of type text with now()', 'now() for text');
 SELECT throws_ok(pg_temp.q($$event 'x' where (properties.a = now())$$), '42883', 'cannot compare properties.a with now()', 'now() for a property');
@@ -266,6 +268,26 @@ SELECT throws_ok(pg_temp.q($$customer.signup > now() - interval '1 day''); drop 
 SELECT is(pg_temp.try_count($$customer.hobbies contains '''); drop table cdp.contacts; --'$$), '0', 'CONTAINS with an injection');
 SELECT has_table('cdp', 'contacts', 'cdp.contacts still exists');
 SELECT is((SELECT count(*) FROM cdp.contacts), (SELECT n FROM before), 'with all its rows');
+
+-- NULL arguments: a NULL definition, slug, time or explained contact is a mistake.
+SELECT throws_ok($$SELECT cdp.count(NULL::cdp.segment)$$, '22004', 'segment definition must not be null', 'count of a NULL definition');
+SELECT throws_ok($$SELECT cdp.members(NULL::text)$$, '22004', 'segment slug must not be null', 'members of a NULL slug');
+SELECT throws_ok($$SELECT cdp.count('customer.age > 1'::cdp.segment, NULL)$$, '22004', 'evaluation time must not be null',
+    'count at a NULL time');
+SELECT throws_ok($$SELECT cdp.in_segment(1, 'customer.age > 1'::cdp.segment, NULL)$$, '22004', 'evaluation time must not be null',
+    'in_segment at a NULL time');
+SELECT throws_ok($$SELECT * FROM cdp.explain_segment('customer.age > 1'::cdp.segment, NULL)$$, '22004', 'contact must not be null',
+    'explain of a NULL contact');
+SELECT throws_ok($$SELECT cdp.segment_sql(NULL)$$, '22004', 'segment definition must not be null', 'segment_sql of NULL');
+SELECT is(cdp.in_segment(NULL, 'customer.age > 1'::cdp.segment), NULL, 'in_segment of a NULL contact is NULL, as a comparison is');
+
+-- Profile and template slugs that segments read as built-in qualifiers are reserved.
+SELECT throws_ok($$SELECT cdp.define_profile('contact', 'contact', '[{"slug": "x", "type": "text"}]')$$, '22023',
+    'profile slug "contact" is reserved', 'a profile named contact');
+SELECT throws_ok($$SELECT cdp.define_profile('properties', 'organization', '[]')$$, '22023',
+    'profile slug "properties" is reserved', 'a profile named properties');
+SELECT throws_ok($$SELECT cdp.define_document_template('document', '[]')$$, '22023',
+    'document template slug "document" is reserved', 'a template named document');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -2,7 +2,7 @@
 -- operator case by case, explain_segment, the catalog, segment_sql and plans.
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS cdp;
-SELECT plan(274);
+SELECT plan(277);
 SET LOCAL client_min_messages = warning;
 SET LOCAL timezone = 'UTC';
 
@@ -632,6 +632,28 @@ SELECT is(pg_temp.names(ARRAY(SELECT cdp.members($$tag 'Rare' and organization u
                                                  pg_temp.at()))),
           (SELECT pg_temp.names(array_agg(id)) FROM (SELECT id FROM cdp.contacts WHERE given_name = 'bulk' ORDER BY id LIMIT 5) b),
           'the selective segments find their five contacts');
+
+-- Datetimes without an offset are UTC and now() on a date is the UTC day, so a
+-- segment means the same in every session TimeZone.
+CREATE TEMP TABLE tz_results (zone text PRIMARY KEY, signup text, birthday text);
+DO $tz$
+DECLARE
+    zone text;
+BEGIN
+    FOREACH zone IN ARRAY ARRAY['UTC', 'Asia/Tokyo', 'America/Los_Angeles'] LOOP
+        PERFORM set_config('timezone', zone, true);
+        INSERT INTO tz_results VALUES (zone,
+            pg_temp.m($$customer.signup = '2025-06-10T10:00:00'$$),
+            pg_temp.m($$customer.birthday < now() - interval '35 years'$$, '2025-05-01 20:00+00'));
+    END LOOP;
+    PERFORM set_config('timezone', 'UTC', true);
+END
+$tz$;
+SELECT is((SELECT signup FROM tz_results WHERE zone = 'UTC'), 'alice', 'a datetime without offset is UTC');
+SELECT is((SELECT count(DISTINCT (signup, birthday)) FROM tz_results), 1::bigint,
+    'the same members under UTC, Asia/Tokyo and America/Los_Angeles');
+SELECT ok((SELECT birthday NOT LIKE '%alice%' FROM tz_results WHERE zone = 'Asia/Tokyo'),
+    'now() on a date is the UTC day (1990-05-01 is not before it in Tokyo either)');
 
 SELECT * FROM finish();
 ROLLBACK;

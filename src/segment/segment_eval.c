@@ -24,12 +24,21 @@ PG_FUNCTION_INFO_V1(cdp_segment_references);
 Datum
 cdp_segment_compile(PG_FUNCTION_ARGS)
 {
-	SegNode    *tree = cdp_segment_tree(PG_GETARG_DATUM(0));
-	char	   *at = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	SegNode    *tree;
+	char	   *at;
 	bool		per_contact = PG_GETARG_BOOL(2);
 	MemoryContext caller = CurrentMemoryContext;
 	SegCompiler cc;
 	char	   *sql;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("segment definition must not be null")));
+	if (PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
+		elog(ERROR, "compile_segment needs a time, a mode and a slug");
+	tree = cdp_segment_tree(PG_GETARG_DATUM(0));
+	at = text_to_cstring(PG_GETARG_TEXT_PP(1));
 
 	SPI_connect();
 	seg_compiler_init(&cc, at, per_contact);

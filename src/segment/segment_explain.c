@@ -178,9 +178,27 @@ Datum
 cdp_explain_segment(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	SegNode    *tree = cdp_segment_tree(PG_GETARG_DATUM(0));
+	SegNode    *tree;
 	Explainer	x = {0};
 	ListCell   *lc;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("segment definition must not be null")));
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("contact must not be null"),
+				 errdetail("explain_segment explains one contact.")));
+	if (PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("evaluation time must not be null"),
+				 errhint("Leave the argument out to evaluate at now().")));
+	if (PG_ARGISNULL(3))
+		elog(ERROR, "explain_segment needs a slug or ''");
+	tree = cdp_segment_tree(PG_GETARG_DATUM(0));
 
 	InitMaterializedSRF(fcinfo, 0);
 	x.args[0] = PG_GETARG_DATUM(1);

@@ -375,6 +375,15 @@ iso_8601(const char *data_type, const char *s)
 	return *s == '\0';
 }
 
+/* Does an ISO 8601 datetime (already checked) end in Z or an offset? */
+static bool
+has_utc_offset(const char *s)
+{
+	const char *time = strpbrk(s, "T ");
+
+	return time != NULL && strpbrk(time, "Z+-") != NULL;
+}
+
 /* Run the type's input function; a failure becomes 22P02 naming the reference. */
 static void
 check_converts(const SegValue *v, const char *sql_type, const char *text)
@@ -437,7 +446,7 @@ append_literal(SegCompiler *cc, const SegValue *v, const SegLiteral *lit, String
 	else if (lit->kind == SEG_LIT_NUMBER)
 		ok = strcmp(t, "integer") == 0 || strcmp(t, "number") == 0;
 	else
-		ok = true;
+		ok = strcmp(t, "boolean") != 0;	/* 'yes' is no boolean: true and false are */
 	if (!ok)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_FUNCTION),
@@ -448,9 +457,10 @@ append_literal(SegCompiler *cc, const SegValue *v, const SegLiteral *lit, String
 		case SEG_LIT_NOW:
 			if (strcmp(t, "date") == 0)
 			{
-				appendStringInfoString(out, "(");
+				/* the day in UTC, so that the session's TimeZone does not move it */
+				appendStringInfoString(out, "((");
 				append_interval(cc, lit, out);
-				appendStringInfoString(out, ")::date");
+				appendStringInfoString(out, ") AT TIME ZONE 'UTC')::date");
 			}
 			else
 				append_interval(cc, lit, out);
@@ -469,6 +479,13 @@ append_literal(SegCompiler *cc, const SegValue *v, const SegLiteral *lit, String
 								   strcmp(t, "date") == 0 ? "'2026-05-31'" :
 								   strcmp(t, "time") == 0 ? "'14:30' or '14:30:05'" :
 								   "'2026-05-31T14:30:00Z'")));
+			if (strcmp(t, "datetime") == 0 && !has_utc_offset(lit->text))
+			{
+				/* no offset: UTC, whatever the session's TimeZone */
+				check_converts(v, "timestamp", lit->text);
+				appendStringInfo(out, "(%s::timestamp AT TIME ZONE 'UTC')", quote_literal_cstr(lit->text));
+				return;
+			}
 			check_converts(v, sql_type, lit->text);
 			appendStringInfo(out, "%s::%s", quote_literal_cstr(lit->text), sql_type);
 			return;

@@ -103,6 +103,30 @@ CREATE TRIGGER taxonomies_used_by_segments BEFORE DELETE ON cdp.taxonomies
 CREATE TRIGGER tags_used_by_segments BEFORE DELETE ON cdp.tags
     FOR EACH ROW EXECUTE FUNCTION cdp_internal.refuse_delete_if_used();
 
+-- In a segment, contact.<field>, organization.<field>, document.<field> and
+-- properties.<key> name built-in values, so no profile or template may be
+-- called that.
+CREATE FUNCTION cdp_internal.refuse_reserved_slug() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF NEW.slug IN ('contact', 'organization', 'document', 'properties') THEN
+        RAISE EXCEPTION '% slug "%" is reserved', CASE TG_TABLE_NAME WHEN 'profiles' THEN 'profile' ELSE 'document template' END,
+                        NEW.slug
+            USING ERRCODE = '22023',
+                  DETAIL = 'Segments read contact.<field>, organization.<field>, document.<field> and properties.<key> as built-in values.';
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION cdp_internal.refuse_reserved_slug() IS
+    'Refuses profile and template slugs that segments use for built-in values';
+CREATE TRIGGER profiles_reserved_slug BEFORE INSERT OR UPDATE OF slug ON cdp.profiles
+    FOR EACH ROW EXECUTE FUNCTION cdp_internal.refuse_reserved_slug();
+CREATE TRIGGER document_templates_reserved_slug BEFORE INSERT OR UPDATE OF slug ON cdp.document_templates
+    FOR EACH ROW EXECUTE FUNCTION cdp_internal.refuse_reserved_slug();
+
 -- Catalog lookups of the compiler (segment_catalog.c).  Each raises the
 -- error that names the unknown thing.
 
@@ -246,6 +270,9 @@ AS $$
 DECLARE
     d cdp.segment;
 BEGIN
+    IF slug IS NULL THEN
+        RAISE EXCEPTION 'segment slug must not be null' USING ERRCODE = '22004';
+    END IF;
     SELECT s.definition INTO d FROM cdp.segments s WHERE s.slug = segment_definition.slug;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'segment "%" does not exist', slug USING ERRCODE = '42704';
@@ -260,14 +287,14 @@ COMMENT ON FUNCTION cdp_internal.segment_definition(text) IS 'A saved segment''s
 CREATE FUNCTION cdp_internal.compile_segment(definition cdp.segment, at text,
                                              per_contact boolean DEFAULT false, self text DEFAULT '')
 RETURNS text
-LANGUAGE c STABLE STRICT
+LANGUAGE c STABLE
 AS 'MODULE_PATHNAME', 'cdp_segment_compile';
 COMMENT ON FUNCTION cdp_internal.compile_segment(cdp.segment, text, boolean, text) IS
     'Checks a definition against the catalog and compiles it to SQL; per_contact adds c.id = $2';
 
 CREATE FUNCTION cdp_internal.explain_segment(definition cdp.segment, contact bigint, at timestamptz, self text)
 RETURNS TABLE(node integer, depth integer, condition text, result boolean, detail text)
-LANGUAGE c STABLE STRICT
+LANGUAGE c STABLE
 AS 'MODULE_PATHNAME', 'cdp_explain_segment';
 COMMENT ON FUNCTION cdp_internal.explain_segment(cdp.segment, bigint, timestamptz, text) IS
     'The node-by-node evaluation behind cdp.explain_segment';
@@ -278,6 +305,21 @@ LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 RETURN quote_literal(to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')) || '::timestamptz';
 COMMENT ON FUNCTION cdp_internal.timestamptz_literal(timestamptz) IS
     'A timestamptz as a literal independent of DateStyle and TimeZone';
+
+-- A NULL evaluation time is a mistake (every event and now() condition
+-- would silently be false), not a request for nothing.
+CREATE FUNCTION cdp_internal.evaluation_time(at timestamptz) RETURNS timestamptz
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+AS $$
+BEGIN
+    IF at IS NULL THEN
+        RAISE EXCEPTION 'evaluation time must not be null' USING ERRCODE = '22004',
+            HINT = 'Leave the argument out to evaluate at now().';
+    END IF;
+    RETURN at;
+END
+$$;
+COMMENT ON FUNCTION cdp_internal.evaluation_time(timestamptz) IS 'The evaluation time; 22004 when NULL';
 
 CREATE FUNCTION cdp.segment_sql(definition cdp.segment, at timestamptz DEFAULT NULL)
 RETURNS text
@@ -294,7 +336,7 @@ LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    RETURN QUERY EXECUTE cdp_internal.compile_segment(segment, '$1') USING at;
+    RETURN QUERY EXECUTE cdp_internal.compile_segment(segment, '$1') USING cdp_internal.evaluation_time(at);
 END
 $$;
 COMMENT ON FUNCTION cdp.members(cdp.segment, timestamptz) IS 'The live contacts that satisfy a definition at a time';
@@ -306,7 +348,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     RETURN QUERY EXECUTE cdp_internal.compile_segment(cdp_internal.segment_definition(segment), '$1', false, segment)
-        USING at;
+        USING cdp_internal.evaluation_time(at);
 END
 $$;
 COMMENT ON FUNCTION cdp.members(text, timestamptz) IS 'The live contacts that satisfy a saved segment at a time';
@@ -318,7 +360,7 @@ AS $$
 DECLARE
     n bigint;
 BEGIN
-    EXECUTE 'SELECT count(*) FROM (' || sql || ') members' USING at INTO n;
+    EXECUTE 'SELECT count(*) FROM (' || sql || ') members' USING cdp_internal.evaluation_time(at) INTO n;
     RETURN n;
 END
 $$;
@@ -346,7 +388,7 @@ AS $$
 DECLARE
     plan json;
 BEGIN
-    EXECUTE 'EXPLAIN (FORMAT JSON) ' || sql USING at INTO plan;
+    EXECUTE 'EXPLAIN (FORMAT JSON) ' || sql USING cdp_internal.evaluation_time(at) INTO plan;
     RETURN round((plan -> 0 -> 'Plan' ->> 'Plan Rows')::numeric);
 END
 $$;
@@ -374,11 +416,15 @@ AS $$
 DECLARE
     member boolean;
 BEGIN
-    EXECUTE 'SELECT EXISTS (' || sql || ')' USING at, contact INTO member;
+    IF contact IS NULL THEN
+        RETURN NULL;
+    END IF;
+    EXECUTE 'SELECT EXISTS (' || sql || ')' USING cdp_internal.evaluation_time(at), contact INTO member;
     RETURN member;
 END
 $$;
-COMMENT ON FUNCTION cdp_internal.in_compiled(text, bigint, timestamptz) IS 'Runs per-contact compiled segment SQL';
+COMMENT ON FUNCTION cdp_internal.in_compiled(text, bigint, timestamptz) IS
+    'Runs per-contact compiled segment SQL (NULL for a NULL contact, as a comparison would be)';
 
 CREATE FUNCTION cdp.in_segment(contact bigint, segment cdp.segment, at timestamptz DEFAULT now()) RETURNS boolean
 LANGUAGE sql STABLE
