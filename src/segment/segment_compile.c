@@ -170,26 +170,11 @@ compile_document(SegCompiler *cc, const SegNode *node, const SegNode *body,
 	appendStringInfoChar(out, ')');
 }
 
+/* EVENT without COUNT means COUNT >= 1 */
 static const char *
 count_op_sql(SegOp op)
 {
-	switch (op)
-	{
-		case SEG_OP_EQ:
-			return "=";
-		case SEG_OP_NE:
-			return "<>";
-		case SEG_OP_LT:
-			return "<";
-		case SEG_OP_LE:
-			return "<=";
-		case SEG_OP_GT:
-			return ">";
-		case SEG_OP_GE:
-		case SEG_OP_NONE:
-			return ">=";
-	}
-	return ">=";
+	return op == SEG_OP_NONE ? ">=" : seg_op_sql(op);
 }
 
 static bool

@@ -85,6 +85,7 @@ extern void seg_compile_value(SegCompiler *cc, const SegNode *node,
 extern void seg_compile_value_detail(SegCompiler *cc, const SegNode *node,
 									 const SegScope *scope, StringInfo out);
 extern const char *seg_subject_name(SegSubject subject);
+extern const char *seg_op_sql(SegOp op);
 
 /* Catalog lookups (segment_catalog.c); each raises the error naming the unknown thing. */
 typedef struct SegAttribute

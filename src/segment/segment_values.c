@@ -213,8 +213,8 @@ is_ordered(const char *t)
 		strcmp(t, "date") == 0 || strcmp(t, "datetime") == 0 || strcmp(t, "time") == 0;
 }
 
-static const char *
-op_sql(SegOp op)
+const char *
+seg_op_sql(SegOp op)
 {
 	switch (op)
 	{
@@ -243,7 +243,7 @@ op_name(const SegNode *node)
 	switch (node->kind)
 	{
 		case SEG_COMPARE:
-			return node->op == SEG_OP_NE ? "!=" : op_sql(node->op);
+			return node->op == SEG_OP_NE ? "!=" : seg_op_sql(node->op);
 		case SEG_IN:
 			return node->negated ? "not in" : "in";
 		case SEG_BETWEEN:
@@ -500,7 +500,7 @@ append_predicate(SegCompiler *cc, const SegNode *node, const SegValue *v,
 	switch (node->kind)
 	{
 		case SEG_COMPARE:
-			appendStringInfo(out, "%s %s ", x, op_sql(node->op));
+			appendStringInfo(out, "%s %s ", x, seg_op_sql(node->op));
 			append_literal(cc, v, &node->lits[0], out);
 			break;
 		case SEG_IN:
