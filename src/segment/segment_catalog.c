@@ -52,9 +52,61 @@ first_text(cdp_query *query, Datum *values, const char *nulls)
 	return SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 }
 
+/*
+ * Attributes already looked up by this compilation: one compilation asks for
+ * the same attribute several times (its owner, its condition, its detail).
+ * The list lives in the SPI context of the compilation, which
+ * seg_compiler_init starts afresh.
+ */
+typedef struct CachedAttribute
+{
+	char	   *owner_type;
+	char	   *owner_slug;
+	char	   *attribute;		/* "" for the owner alone */
+	SegAttribute result;
+} CachedAttribute;
+
+static List *attribute_cache = NIL;
+
+void
+seg_catalog_reset(void)
+{
+	attribute_cache = NIL;
+}
+
+static void lookup_attribute(const char *owner_type, const char *owner_slug,
+							 const char *attribute, SegAttribute *result);
+
 void
 seg_lookup_attribute(const char *owner_type, const char *owner_slug,
 					 const char *attribute, SegAttribute *result)
+{
+	const char *key = attribute ? attribute : "";
+	CachedAttribute *c;
+	ListCell   *lc;
+
+	foreach(lc, attribute_cache)
+	{
+		c = lfirst(lc);
+		if (strcmp(c->owner_type, owner_type) == 0 && strcmp(c->owner_slug, owner_slug) == 0 &&
+			strcmp(c->attribute, key) == 0)
+		{
+			*result = c->result;
+			return;
+		}
+	}
+	c = palloc(sizeof(CachedAttribute));
+	c->owner_type = pstrdup(owner_type);
+	c->owner_slug = pstrdup(owner_slug);
+	c->attribute = pstrdup(key);
+	lookup_attribute(owner_type, owner_slug, attribute, &c->result);
+	attribute_cache = lappend(attribute_cache, c);
+	*result = c->result;
+}
+
+static void
+lookup_attribute(const char *owner_type, const char *owner_slug,
+				 const char *attribute, SegAttribute *result)
 {
 	Datum		values[3] = {text_arg(owner_type), text_arg(owner_slug), text_arg(attribute)};
 	char		nulls[3] = {' ', ' ', attribute ? ' ' : 'n'};

@@ -14,6 +14,8 @@
 
 static void compile_organization(SegCompiler *cc, const SegNode *body,
 								 const SegScope *scope, StringInfo out);
+static void compile_node(SegCompiler *cc, const SegNode *node, const SegScope *scope,
+						 bool negate, StringInfo out);
 
 void
 seg_compiler_init(SegCompiler *cc, const char *at, bool per_contact)
@@ -22,6 +24,7 @@ seg_compiler_init(SegCompiler *cc, const char *at, bool per_contact)
 	cc->at = at;
 	cc->per_contact = per_contact;
 	cc->segments = NIL;
+	seg_catalog_reset();
 }
 
 static const char *
@@ -299,6 +302,149 @@ seg_leave_segment(SegCompiler *cc)
 	cc->segments = list_delete_last(cc->segments);
 }
 
+/* One condition of a conjunction, with the negation pushed down to it. */
+typedef struct Conjunct
+{
+	const SegNode *node;
+	bool		negate;
+} Conjunct;
+
+/*
+ * The conditions of a conjunction: nested ANDs, negated ORs, NOTs and the
+ * definitions of saved segments are opened, so that conditions from all of
+ * them can share one row.
+ */
+static void
+collect_conjuncts(SegCompiler *cc, const SegNode *node, bool negate, List **conjuncts)
+{
+	check_stack_depth();
+	if (node->kind == SEG_NOT)
+		collect_conjuncts(cc, node->children[0], !negate, conjuncts);
+	else if ((node->kind == SEG_AND) != negate && (node->kind == SEG_AND || node->kind == SEG_OR))
+	{
+		for (int i = 0; i < node->nchildren; i++)
+			collect_conjuncts(cc, node->children[i], negate, conjuncts);
+	}
+	else if (node->kind == SEG_IN_SEGMENT)
+	{
+		collect_conjuncts(cc, seg_enter_segment(cc, node->name), negate, conjuncts);
+		seg_leave_segment(cc);
+	}
+	else
+	{
+		Conjunct   *c = palloc(sizeof(Conjunct));
+
+		c->node = node;
+		c->negate = negate;
+		*conjuncts = lappend(*conjuncts, c);
+	}
+}
+
+/*
+ * A condition on the one row of a profile or document table (see
+ * seg_value_row), or has profile of the subject's own kind; rc->positive is
+ * after negation.  A negated has profile is left alone: it shares no row.
+ */
+static bool
+row_condition(SegCompiler *cc, const Conjunct *c, const SegScope *scope, const char *alias,
+			  SegRowCondition *rc)
+{
+	if (c->node->kind == SEG_HAS_PROFILE)
+	{
+		SegAttribute a;
+
+		if (c->negate)
+			return false;
+		seg_lookup_attribute("profile", c->node->name, NULL, &a);
+		if (strcmp(a.object_type, seg_subject_name(scope->subject)) != 0)
+			return false;
+		rc->table = a.data_table;
+		rc->key_column = quote_identifier(a.key_column);
+		rc->positive = true;
+		rc->predicate = NULL;
+		rc->negation = NULL;
+		return true;
+	}
+	if (!seg_value_row(cc, c->node, scope, alias, rc))
+		return false;
+	rc->positive = rc->positive != c->negate;
+	return true;
+}
+
+/*
+ * A conjunction.  Conditions on the one row a profile or document table has
+ * for the subject are tested in one EXISTS when one of them needs the row
+ * (customer.ltv > 100 and customer.tier = 'gold' is one probe of one row,
+ * which can use both indexes): the row is unique, so "some row satisfies
+ * each" is "the row satisfies all", and "no row satisfies p" is "the row
+ * fails p".  Every other condition is compiled alone.
+ */
+static void
+compile_conjunction(SegCompiler *cc, List *conjuncts, const SegScope *scope, StringInfo out)
+{
+	int			n = list_length(conjuncts);
+	bool	   *done = palloc0(sizeof(bool) * Max(n, 1));
+	bool		first = true;
+
+	appendStringInfoChar(out, '(');
+	for (int i = 0; i < n; i++)
+	{
+		Conjunct   *c = list_nth(conjuncts, i);
+		SegRowCondition rc;
+		int			members = 0;
+		bool		needs_row = false;
+
+		if (done[i])
+			continue;
+		if (!first)
+			appendStringInfoString(out, " AND ");
+		first = false;
+
+		if (row_condition(cc, c, scope, NULL, &rc))
+		{
+			for (int j = i; j < n; j++)
+			{
+				SegRowCondition other;
+
+				if (!done[j] && row_condition(cc, list_nth(conjuncts, j), scope, NULL, &other) &&
+					strcmp(other.table, rc.table) == 0)
+				{
+					members++;
+					needs_row |= other.positive;
+				}
+			}
+		}
+		if (members < 2 || !needs_row)
+		{
+			compile_node(cc, c->node, scope, c->negate, out);
+			done[i] = true;
+			continue;
+		}
+
+		{
+			const char *a = new_alias(cc, "a");
+			const char *table = rc.table;
+
+			appendStringInfo(out, "EXISTS (SELECT FROM %s %s WHERE %s.%s = %s.id", table, a, a,
+							 rc.key_column, scope->alias);
+			for (int j = i; j < n; j++)
+			{
+				SegRowCondition member;
+
+				if (done[j] || !row_condition(cc, list_nth(conjuncts, j), scope, NULL, &member) ||
+					strcmp(member.table, table) != 0)
+					continue;
+				row_condition(cc, list_nth(conjuncts, j), scope, a, &member);
+				if (member.predicate != NULL)
+					appendStringInfo(out, " AND %s", member.positive ? member.predicate : member.negation);
+				done[j] = true;
+			}
+			appendStringInfoChar(out, ')');
+		}
+	}
+	appendStringInfoChar(out, ')');
+}
+
 /*
  * Negation is pushed down to the conditions (De Morgan), so that a negated
  * condition is a NOT EXISTS at the top of a conjunction, which the planner
@@ -333,6 +479,14 @@ compile_node(SegCompiler *cc, const SegNode *node, const SegScope *scope, bool n
 	{
 		case SEG_AND:
 		case SEG_OR:
+			if ((node->kind == SEG_AND) != negate)
+			{
+				List	   *conjuncts = NIL;
+
+				collect_conjuncts(cc, node, negate, &conjuncts);
+				compile_conjunction(cc, conjuncts, scope, out);
+				break;
+			}
 			appendStringInfoChar(out, '(');
 			for (int i = 0; i < node->nchildren; i++)
 			{

@@ -85,6 +85,19 @@ extern void seg_compile_value(SegCompiler *cc, const SegNode *node,
 extern void seg_compile_value_detail(SegCompiler *cc, const SegNode *node,
 									 const SegScope *scope, StringInfo out);
 extern const char *seg_subject_name(SegSubject subject);
+
+typedef struct SegRowCondition
+{
+	const char *table;			/* quoted, schema-qualified */
+	const char *key_column;		/* quoted; the table's primary key */
+	bool		positive;		/* some row satisfies predicate (else: none does) */
+	char	   *predicate;		/* on the row alias */
+	char	   *negation;		/* the row fails predicate (absent values included) */
+} SegRowCondition;
+
+/* alias NULL: only tell whether node is such a condition, and on which table. */
+extern bool seg_value_row(SegCompiler *cc, const SegNode *node, const SegScope *scope,
+						  const char *alias, SegRowCondition *rc);
 extern const char *seg_op_sql(SegOp op);
 
 /* Catalog lookups (segment_catalog.c); each raises the error naming the unknown thing. */
@@ -97,6 +110,7 @@ typedef struct SegAttribute
 	bool		is_array;
 } SegAttribute;
 
+extern void seg_catalog_reset(void);
 extern void seg_lookup_attribute(const char *owner_type, const char *owner_slug,
 								 const char *attribute, SegAttribute *result);
 extern char *seg_profile_type(const char *slug);

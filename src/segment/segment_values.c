@@ -682,3 +682,45 @@ seg_compile_value_detail(SegCompiler *cc, const SegNode *node, const SegScope *s
 						 quote_literal_cstr(v.missing));
 	}
 }
+
+/*
+ * A condition on the one row that a profile or document table holds for the
+ * subject (the key is the table's primary key): its table, and what the row
+ * must satisfy, so that the compiler can test several such conditions on
+ * one row in one EXISTS.  False for every other condition.
+ */
+bool
+seg_value_row(SegCompiler *cc, const SegNode *node, const SegScope *scope,
+			  const char *alias, SegRowCondition *rc)
+{
+	SegValue	v;
+	const char *x;
+	StringInfoData pred;
+
+	if (!seg_is_value_condition(node))
+		return false;
+	resolve_value(node, scope, &v);
+	if (v.where != VALUE_ATTRIBUTE || v.owner != scope->subject)
+		return false;
+	check_operator(node, &v);
+	rc->table = v.table;
+	rc->key_column = v.key_column;
+	/* is not null: some row has it; is null: no row has it */
+	rc->positive = node->kind != SEG_IS_NULL || node->negated;
+	if (alias == NULL)
+		return true;
+
+	x = psprintf("%s.%s", alias, v.column);
+	if (node->kind == SEG_IS_NULL)
+	{
+		rc->predicate = psprintf("%s IS NOT NULL", x);
+		rc->negation = psprintf("%s IS NULL", x);
+		return true;
+	}
+	initStringInfo(&pred);
+	append_predicate(cc, node, &v, x, &pred);
+	rc->predicate = pred.data;
+	/* the row's value fails the test: absent, or present and not passing */
+	rc->negation = psprintf("(%s IS NULL OR NOT (%s))", x, pred.data);
+	return true;
+}
