@@ -21,6 +21,7 @@ OBJS = \
 	src/identifier/types_fmgr.o \
 	src/spi_plans.o \
 	src/identity/kinds.o \
+	src/identity/identifier_locks.o \
 	src/identity/contacts.o \
 	src/identity/resolve_input.o \
 	src/identity/merge.o \

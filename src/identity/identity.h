@@ -58,6 +58,9 @@ typedef struct cdp_item
 	const char *refused_by;		/* "limit" or "merge_block" when a rule refused its link */
 } cdp_item;
 
+/* identifier_locks.c: the advisory locks on (kind, normalised value) */
+extern void cdp_lock_identifier_values(const char *const *kinds, const char *const *values, int n);
+
 /* kinds.c */
 extern cdp_kinds *cdp_load_kinds(void);
 extern bool cdp_any_suppressions(void);

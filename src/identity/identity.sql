@@ -128,6 +128,14 @@ $$;
 COMMENT ON FUNCTION cdp.find_contact(text, text, text) IS
     'The contact holding an identifier (normalised first); NULL when unknown';
 
+-- The identifier-value locks of resolve, for the SQL write paths that must
+-- be ordered with it (forget_contact): values are the normalised ones.
+CREATE FUNCTION cdp_internal.lock_identifier_values(kinds text[], vals text[]) RETURNS void
+LANGUAGE c VOLATILE STRICT
+AS 'MODULE_PATHNAME', 'cdp_lock_identifier_values_sql';
+COMMENT ON FUNCTION cdp_internal.lock_identifier_values(text[], text[]) IS
+    'Takes the transaction advisory locks resolve takes on these (kind, value) pairs, in resolve''s order';
+
 CREATE FUNCTION cdp.update_contact(id bigint, given_name text DEFAULT NULL,
                                    family_name text DEFAULT NULL, is_vendor boolean DEFAULT NULL)
 RETURNS void

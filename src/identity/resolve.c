@@ -9,7 +9,6 @@
 
 #include "access/xact.h"
 #include "catalog/pg_type.h"
-#include "common/hashfn.h"
 #include "lib/stringinfo.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -18,17 +17,6 @@
 #include "utils/resowner.h"
 
 PG_FUNCTION_INFO_V1(cdp_resolve);
-
-/* First key of the two-key advisory locks cdp takes on identifier values. */
-#define CDP_IDENTIFIER_LOCK_CLASS 0x43445031	/* "CDP1" */
-
-/*
- * Identifier values are locked by bucket, not one by one: a transaction that
- * resolves a million records then holds at most this many locks instead of
- * exhausting the lock table.  Unrelated records share a bucket rarely, and
- * then only wait for each other's commit.
- */
-#define CDP_IDENTIFIER_LOCK_BUCKETS 1024
 
 /* A contact the record matched, with the strongest identifier that matched it. */
 typedef struct matched_contact
@@ -111,43 +99,19 @@ static cdp_query touch_contact_query = {
 	1, {INT8OID}, CURSOR_OPT_GENERIC_PLAN
 };
 
-static int
-compare_uint32(const void *a, const void *b)
-{
-	uint32		x = *(const uint32 *) a;
-	uint32		y = *(const uint32 *) b;
-
-	return (x > y) - (x < y);
-}
-
-/*
- * Serialise resolutions that share an identifier value: advisory locks on
- * the buckets of (kind, value) hashes, taken in ascending order so that two
- * records never wait for each other in a cycle.
- */
+/* Serialise resolutions that share an identifier value (identifier_locks.c). */
 static void
 lock_identifier_values(cdp_item *items, int n)
 {
-	uint32	   *keys = palloc(sizeof(uint32) * n);
+	const char **kinds = palloc(sizeof(char *) * Max(n, 1));
+	const char **values = palloc(sizeof(char *) * Max(n, 1));
 
 	for (int i = 0; i < n; i++)
 	{
-		uint32		h = hash_bytes((const unsigned char *) items[i].kind->kind,
-								   strlen(items[i].kind->kind));
-
-		keys[i] = hash_combine(h, hash_bytes((const unsigned char *) items[i].value,
-											 strlen(items[i].value)))
-			% CDP_IDENTIFIER_LOCK_BUCKETS;
+		kinds[i] = items[i].kind->kind;
+		values[i] = items[i].value;
 	}
-	qsort(keys, n, sizeof(uint32), compare_uint32);
-	for (int i = 0; i < n; i++)
-	{
-		if (i > 0 && keys[i] == keys[i - 1])
-			continue;
-		DirectFunctionCall2(pg_advisory_xact_lock_int4,
-							Int32GetDatum(CDP_IDENTIFIER_LOCK_CLASS),
-							Int32GetDatum((int32) keys[i]));
-	}
+	cdp_lock_identifier_values(kinds, values, n);
 }
 
 /* A forgotten person's identifiers are refused (42501). */
