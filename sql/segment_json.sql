@@ -73,7 +73,7 @@ INSERT INTO round_trip (segment) VALUES
     ('event ''purchase'' count >= 3'),
     ('event ''login'' within 12 hours'),
     ('event ''purchase'' where (properties.amount > 50) count = 0 within 30 days'),
-    ('event ''visit'' count != 1 within 1 days'),
+    ('event ''visit'' count != 1 within 1 day'),
     ('in segment ''vip'''),
     ('tag ''a'' and tag ''b'' and tag ''c'''),
     ('tag ''a'' or tag ''b'' and tag ''c'''),

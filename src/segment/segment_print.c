@@ -306,7 +306,10 @@ print_node(Printer *pr, const SegNode *node)
 				snprintf(num, sizeof(num), " %lld", (long long) node->within);
 				puts_(pr, " within");
 				puts_(pr, num);
-				puts_(pr, node->within_unit == SEG_WITHIN_DAYS ? " days" : " hours");
+				if (node->within == 1)
+					puts_(pr, node->within_unit == SEG_WITHIN_DAYS ? " day" : " hour");
+				else
+					puts_(pr, node->within_unit == SEG_WITHIN_DAYS ? " days" : " hours");
 			}
 			break;
 		case SEG_IN_SEGMENT:
