@@ -1,21 +1,53 @@
 /*
  * contacts.c
- *	  Small operations on contacts shared by resolve, merge and unmerge:
- *	  following tombstones, locking in a canonical order, keeping the type
+ *	  Small operations on contacts shared by every write path: the one contact
+ *	  lock (follow tombstones, lock the live row, re-check), keeping the type
  *	  column true, and recording refused links.
  */
+#include "cdp.h"
 #include "identity/identity.h"
 
 #include "catalog/pg_type.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 
-static cdp_query current_contact_query = {
-	"SELECT cdp.current_contact($1)", 1, {INT8OID}
+PG_FUNCTION_INFO_V1(cdp_lock_contact_sql);
+
+/*
+ * How many times the lock follows a contact that was merged away while it
+ * waited before it gives up: each round needs a concurrent merge to commit,
+ * so only a storm of merges on one person gets here.
+ */
+#define CDP_LOCK_ROUNDS 100
+
+/*
+ * The fast path: the id is a live contact; lock it.  A row merged by a
+ * transaction we waited for fails the re-checked qual and is not returned.
+ */
+static cdp_query lock_live_query[2] = {
+	{"SELECT 1 FROM cdp.contacts WHERE id = $1 AND merged_into IS NULL FOR NO KEY UPDATE",
+	 1, {INT8OID}, CURSOR_OPT_GENERIC_PLAN},
+	{"SELECT 1 FROM cdp.contacts WHERE id = $1 AND merged_into IS NULL FOR UPDATE",
+	 1, {INT8OID}, CURSOR_OPT_GENERIC_PLAN}
 };
 
-static cdp_query lock_query = {
-	"SELECT id FROM cdp.contacts WHERE id = ANY($1) ORDER BY id FOR UPDATE",
+/* Live contacts among $1, locked in ascending id order (LockRows runs above the sort). */
+static cdp_query lock_live_set_query[2] = {
+	{"SELECT id FROM cdp.contacts WHERE id = ANY($1) AND merged_into IS NULL"
+	 " ORDER BY id FOR NO KEY UPDATE", 1, {INT8ARRAYOID}},
+	{"SELECT id FROM cdp.contacts WHERE id = ANY($1) AND merged_into IS NULL"
+	 " ORDER BY id FOR UPDATE", 1, {INT8ARRAYOID}}
+};
+
+/* (id, live contact) for every id of $1 that leads to a live contact. */
+static cdp_query follow_query = {
+	"WITH RECURSIVE chain(start, id, merged_into, depth) AS ("
+	"   SELECT c.id, c.id, c.merged_into, 0 FROM cdp.contacts c WHERE c.id = ANY($1)"
+	"   UNION ALL"
+	"   SELECT chain.start, c.id, c.merged_into, chain.depth + 1"
+	"     FROM cdp.contacts c JOIN chain ON c.id = chain.merged_into"
+	"    WHERE chain.depth < 1000)"
+	"SELECT start, id FROM chain WHERE merged_into IS NULL",
 	1, {INT8ARRAYOID}
 };
 
@@ -34,25 +66,142 @@ static cdp_query blocked_query = {
 	2, {INT8OID, INT8OID}
 };
 
-/* The live contact a (possibly merged) contact id leads to; 0 if unknown. */
-int64
-cdp_current_contact(int64 id)
-{
-	Datum		args[1] = {Int64GetDatum(id)};
-
-	return cdp_execute_int8(&current_contact_query, args, NULL);
-}
-
-/* Row-lock contacts in ascending id order, the canonical order every caller uses. */
-void
-cdp_lock_contacts(int64 *ids, int n)
+/*
+ * Fill live[i] with the live contact ids[i] leads to now (this statement's
+ * snapshot); raise 42704 naming the first id that leads nowhere.
+ */
+static void
+follow_tombstones(const int64 *ids, int n, int64 *live)
 {
 	Datum		args[1];
 
-	if (n == 0)
+	args[0] = cdp_int8_array((int64 *) ids, n);
+	cdp_execute(&follow_query, args, NULL, false, 0);
+	for (int i = 0; i < n; i++)
+		live[i] = 0;
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		bool		isnull;
+		int64		start = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &isnull));
+		int64		id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 2, &isnull));
+
+		for (int i = 0; i < n; i++)
+			if (ids[i] == start)
+				live[i] = id;
+	}
+	for (int i = 0; i < n; i++)
+		if (live[i] == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_OBJECT),
+					 errmsg("contact %lld does not exist", (long long) ids[i])));
+}
+
+/*
+ * The one contact lock, for a set of ids: follow each id's tombstones to its
+ * live contact, lock those live rows in ascending id order, and check again,
+ * with what committed while we waited, that every id still leads to a row we
+ * hold; if not (a merge or unmerge committed meanwhile), go round again.
+ * live[i] receives the live contact of ids[i].  The caller is connected to
+ * SPI.
+ *
+ * Once its live row is locked, a person cannot change shape: merging it,
+ * unmerging from it and forgetting it all need that lock first.  So the
+ * check after locking is final, and a write that follows it lands where
+ * some serial order would put it.
+ *
+ * Under READ COMMITTED a merge we waited for is seen by the next statement;
+ * under REPEATABLE READ and SERIALIZABLE, locking a row changed since the
+ * snapshot raises PostgreSQL's own 40001, which is the right answer there.
+ */
+void
+cdp_lock_live_contacts(const int64 *ids, int n, cdp_contact_lock mode, int64 *live)
+{
+	int64	   *sorted;
+	int64	   *again;
+
+	if (n <= 0)
 		return;
-	args[0] = cdp_int8_array(ids, n);
-	cdp_execute(&lock_query, args, NULL, false, 0);
+	sorted = palloc(sizeof(int64) * n);
+	again = palloc(sizeof(int64) * n);
+	for (int round = 0; round < CDP_LOCK_ROUNDS; round++)
+	{
+		Datum		args[1];
+		int			nsorted = 0;
+		bool		followed = false;
+		bool		same = true;
+
+		follow_tombstones(ids, n, live);
+		for (int i = 0; i < n; i++)
+		{
+			followed |= (live[i] != ids[i]);
+			sorted[nsorted++] = live[i];
+		}
+		qsort(sorted, nsorted, sizeof(int64), cdp_compare_int64);
+		{
+			int			k = 0;
+
+			for (int i = 0; i < nsorted; i++)
+				if (k == 0 || sorted[k - 1] != sorted[i])
+					sorted[k++] = sorted[i];
+			nsorted = k;
+		}
+
+		args[0] = cdp_int8_array(sorted, nsorted);
+		cdp_execute(&lock_live_set_query[mode], args, NULL, false, 0);
+		if (SPI_processed != (uint64) nsorted)
+			continue;			/* one was merged or deleted while we waited */
+		if (!followed)
+			return;				/* every id is a live row we now hold */
+
+		/* a tombstone: does it still lead to the row we hold? */
+		follow_tombstones(ids, n, again);
+		for (int i = 0; i < n; i++)
+			same &= (again[i] == live[i]);
+		if (same)
+			return;
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+			 errmsg("could not lock contact %lld: it kept being merged", (long long) ids[0]),
+			 errdetail("The contact was merged or unmerged %d times while waiting for its lock.",
+					   CDP_LOCK_ROUNDS),
+			 errhint("Retry the transaction.")));
+}
+
+/*
+ * The one contact lock: the live contact id leads to, locked in mode (see
+ * cdp_lock_live_contacts); 42704 if id is unknown or its contact is gone.
+ */
+int64
+cdp_lock_contact(int64 id, cdp_contact_lock mode)
+{
+	Datum		args[1] = {Int64GetDatum(id)};
+	int64		live;
+
+	cdp_execute(&lock_live_query[mode], args, NULL, false, 1);
+	if (SPI_processed == 1)
+		return id;
+	cdp_lock_live_contacts(&id, 1, mode, &live);
+	return live;
+}
+
+/* cdp_internal.lock_contact(id bigint, for_update boolean DEFAULT false) -> live id */
+Datum
+cdp_lock_contact_sql(PG_FUNCTION_ARGS)
+{
+	cdp_contact_lock mode;
+	int64		live;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("contact id must not be null")));
+	mode = (!PG_ARGISNULL(1) && PG_GETARG_BOOL(1)) ? CDP_LOCK_CONTACT_ROW : CDP_LOCK_CHILD_ROWS;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	live = cdp_lock_contact(PG_GETARG_INT64(0), mode);
+	SPI_finish();
+	PG_RETURN_INT64(live);
 }
 
 void
@@ -85,12 +234,17 @@ cdp_record_conflict(const char *rule, const char *kind, const char *value,
 	cdp_execute(&conflict_query, args, nulls, false, 0);
 }
 
+/*
+ * Whether the pair is in cdp.merge_blocks.  Read with a new snapshot (not
+ * read-only, which would reuse the caller's): a block that an unmerge we
+ * waited for has just committed must be seen.
+ */
 bool
 cdp_merge_blocked(int64 a, int64 b)
 {
 	Datum		args[2] = {Int64GetDatum(a), Int64GetDatum(b)};
 
-	cdp_execute(&blocked_query, args, NULL, true, 1);
+	cdp_execute(&blocked_query, args, NULL, false, 1);
 	return SPI_processed > 0;
 }
 

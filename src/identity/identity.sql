@@ -69,12 +69,13 @@ CREATE TRIGGER suppressions_invalidate_cache
     AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON cdp.suppressions
     FOR EACH STATEMENT EXECUTE FUNCTION cdp_internal.invalidate_cache();
 
-CREATE FUNCTION cdp.resolve(identifiers jsonb, source text DEFAULT NULL, region text DEFAULT NULL)
+CREATE FUNCTION cdp.resolve(identifiers jsonb, source text DEFAULT NULL, region text DEFAULT NULL,
+                            on_invalid text DEFAULT 'error')
 RETURNS bigint
 AS 'MODULE_PATHNAME', 'cdp_resolve'
 LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION cdp.resolve(jsonb, text, text) IS
-    'Resolve a record''s identifiers to one contact: create, attach or merge under the merge rules; returns the contact id';
+COMMENT ON FUNCTION cdp.resolve(jsonb, text, text, text) IS
+    'Resolve a record''s identifiers to one contact: create, attach or merge under the merge rules; returns the contact id, or NULL when every value is invalid or blocked (on_invalid: error or skip)';
 
 CREATE FUNCTION cdp.merge_contacts(target bigint, others bigint[], reason text DEFAULT 'manual')
 RETURNS bigint
@@ -136,6 +137,16 @@ AS 'MODULE_PATHNAME', 'cdp_lock_identifier_values_sql';
 COMMENT ON FUNCTION cdp_internal.lock_identifier_values(text[], text[]) IS
     'Takes the transaction advisory locks resolve takes on these (kind, value) pairs, in resolve''s order';
 
+-- The one contact lock (contacts.c) for the SQL write paths: follows
+-- tombstones, locks the live contact (FOR NO KEY UPDATE, or FOR UPDATE when
+-- the contacts row itself changes or goes), checks again after the lock.
+CREATE FUNCTION cdp_internal.lock_contact(id bigint, for_update boolean DEFAULT false) RETURNS bigint
+LANGUAGE c VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'cdp_lock_contact_sql';
+COMMENT ON FUNCTION cdp_internal.lock_contact(bigint, boolean) IS
+    'Locks the live contact an id leads to (following merges) and returns it; 42704 if unknown, 22004 for NULL';
+
 CREATE FUNCTION cdp.update_contact(id bigint, given_name text DEFAULT NULL,
                                    family_name text DEFAULT NULL, is_vendor boolean DEFAULT NULL)
 RETURNS void
@@ -143,49 +154,51 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    merged bigint;
+    live bigint := cdp_internal.lock_contact(id, true);
 BEGIN
-    IF id IS NULL THEN
-        RAISE EXCEPTION 'contact id must not be null' USING ERRCODE = 'null_value_not_allowed';
-    END IF;
-    SELECT c.merged_into INTO merged FROM cdp.contacts c WHERE c.id = update_contact.id FOR UPDATE;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'contact % does not exist', id USING ERRCODE = 'undefined_object';
-    END IF;
-    IF merged IS NOT NULL THEN
-        RAISE EXCEPTION 'contact % is merged into contact %', id, merged
-            USING ERRCODE = 'object_not_in_prerequisite_state',
-                  HINT = format('Use cdp.current_contact(%s) to find the live contact.', id);
-    END IF;
     UPDATE cdp.contacts c
        SET given_name = coalesce(update_contact.given_name, c.given_name),
            family_name = coalesce(update_contact.family_name, c.family_name),
            is_vendor = coalesce(update_contact.is_vendor, c.is_vendor),
            updated_at = now()
-     WHERE c.id = update_contact.id;
-    PERFORM cdp_internal.refresh_contact_type(id);
+     WHERE c.id = live;
+    PERFORM cdp_internal.refresh_contact_type(live);
 END
 $$;
 COMMENT ON FUNCTION cdp.update_contact(bigint, text, text, boolean) IS
-    'Set a contact''s own fields (NULL leaves a field as it is); the type follows';
+    'Set a contact''s own fields (NULL leaves a field as it is; a merged id leads to the survivor); the type follows';
 
+-- Locks in resolve's order, identifier values first and then contacts, so
+-- that a resolve of one of the person's values waits for the erasure and
+-- then meets the suppression (and never a half-erased person).
 CREATE FUNCTION cdp.forget_contact(id bigint) RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    live bigint := cdp.current_contact(id);
+    live bigint;
     person bigint[];
     member bigint;
 BEGIN
     IF id IS NULL THEN
         RAISE EXCEPTION 'contact id must not be null' USING ERRCODE = 'null_value_not_allowed';
     END IF;
+    live := cdp.current_contact(id);
     IF live IS NULL THEN
         RAISE EXCEPTION 'contact % does not exist', id USING ERRCODE = 'undefined_object';
     END IF;
-    person := ARRAY(SELECT cdp_internal.contact_family(live));
-    PERFORM 1 FROM cdp.contacts c WHERE c.id = ANY (person) ORDER BY c.id FOR UPDATE;
+    -- the values the person holds now; more may come before the contact lock
+    PERFORM cdp_internal.lock_identifier_values(coalesce(array_agg(i.kind), '{}'), coalesce(array_agg(i.value), '{}'))
+       FROM cdp.identifiers i
+      WHERE i.contact_id IN (SELECT cdp_internal.contact_family(live));
+    -- the live contact, then its tombstones: nobody changes a tombstone
+    -- without holding the live contact, so this order cannot deadlock
+    live := cdp_internal.lock_contact(id, true);
+    person := ARRAY(SELECT f FROM cdp_internal.contact_family(live) f ORDER BY f);
+    PERFORM 1 FROM cdp.contacts c WHERE c.id = ANY (person) AND c.id <> live ORDER BY c.id FOR UPDATE;
+    -- values attached before we held the contact (already held ones are free)
+    PERFORM cdp_internal.lock_identifier_values(coalesce(array_agg(i.kind), '{}'), coalesce(array_agg(i.value), '{}'))
+       FROM cdp.identifiers i WHERE i.contact_id = ANY (person);
 
     PERFORM cdp_internal.ensure_salt();
     INSERT INTO cdp.suppressions (kind, value_hash)
@@ -210,29 +223,59 @@ $$;
 COMMENT ON FUNCTION cdp.forget_contact(bigint) IS
     'Erase a person everywhere; only salted hashes of their identifiers remain, so resolving them again is refused';
 
+-- The contacts cleanup_ghosts may delete: live anonymous visitors (no name,
+-- not a vendor, no identifier but anonymous and uuid ones) not seen since
+-- the cutoff, in no merge, merge block or tombstone chain.  Among candidates
+-- (NULL: all).
+CREATE FUNCTION cdp_internal.deletable_ghosts(cutoff timestamptz, candidates bigint[] DEFAULT NULL)
+RETURNS SETOF bigint
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT c.id
+      FROM cdp.contacts c
+     WHERE (candidates IS NULL OR c.id = ANY (candidates))
+       AND c.type = 'ghost' AND c.merged_into IS NULL AND NOT c.is_vendor
+       AND coalesce(c.given_name, '') = '' AND coalesce(c.family_name, '') = ''
+       AND coalesce(c.last_seen_at, c.created_at) < cutoff
+       AND NOT EXISTS (SELECT 1 FROM cdp.identifiers i JOIN cdp.identifier_kinds k USING (kind)
+                        WHERE i.contact_id = c.id AND k.normalizer <> 'anonymous')
+       AND NOT EXISTS (SELECT 1 FROM cdp.contacts t WHERE t.merged_into = c.id)
+       AND NOT EXISTS (SELECT 1 FROM cdp.merges m WHERE c.id IN (m.survivor_id, m.absorbed_id))
+       AND NOT EXISTS (SELECT 1 FROM cdp.merge_blocks b WHERE c.id IN (b.contact_a, b.contact_b))
+     ORDER BY c.id
+$$;
+
+-- A ghost that a concurrent write (a resolve touching it, a set_profile, a
+-- merge) holds is skipped, and the candidates locked are checked again with
+-- what committed since the scan: a ghost seen again, named or merged in the
+-- meantime stays.
 CREATE FUNCTION cdp.cleanup_ghosts(inactive_for interval) RETURNS bigint
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
+    cutoff timestamptz;
+    candidates bigint[];
     ghosts bigint[];
     ghost bigint;
 BEGIN
-    IF inactive_for IS NULL OR inactive_for < interval '0' THEN
+    PERFORM cdp_internal.not_null(inactive_for, 'inactive_for');
+    IF inactive_for < interval '0' THEN
         RAISE EXCEPTION 'inactive_for must be a non-negative interval'
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    SELECT array_agg(c.id ORDER BY c.id) INTO ghosts
-      FROM cdp.contacts c
-     WHERE c.type = 'ghost' AND c.merged_into IS NULL
-       AND coalesce(c.last_seen_at, c.created_at) < now() - inactive_for
-       AND NOT EXISTS (SELECT 1 FROM cdp.contacts t WHERE t.merged_into = c.id)
-       AND NOT EXISTS (SELECT 1 FROM cdp.merges m WHERE c.id IN (m.survivor_id, m.absorbed_id))
-       AND NOT EXISTS (SELECT 1 FROM cdp.merge_blocks b WHERE c.id IN (b.contact_a, b.contact_b));
-    IF ghosts IS NULL THEN
+    cutoff := now() - inactive_for;
+    candidates := ARRAY(SELECT cdp_internal.deletable_ghosts(cutoff));
+    IF cardinality(candidates) = 0 THEN
         RETURN 0;
     END IF;
-    PERFORM 1 FROM cdp.contacts c WHERE c.id = ANY (ghosts) ORDER BY c.id FOR UPDATE;
+    candidates := ARRAY(SELECT c.id FROM cdp.contacts c WHERE c.id = ANY (candidates)
+                         ORDER BY c.id FOR UPDATE SKIP LOCKED);
+    ghosts := ARRAY(SELECT cdp_internal.deletable_ghosts(cutoff, candidates));
+    IF cardinality(ghosts) = 0 THEN
+        RETURN 0;
+    END IF;
     DELETE FROM cdp.identity_conflicts ic
      WHERE ic.contact_id = ANY (ghosts) OR ic.other_contact_id = ANY (ghosts);
     DELETE FROM cdp.identifiers i WHERE i.contact_id = ANY (ghosts);
@@ -244,7 +287,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION cdp.cleanup_ghosts(interval) IS
-    'Delete ghost contacts (no name, not a vendor) not seen for inactive_for, with their identifiers; returns how many';
+    'Delete anonymous visitors (no name, not a vendor, only anonymous and uuid identifiers) not seen for inactive_for; returns how many';
 
 CREATE FUNCTION cdp.resolve_all(query text)
 RETURNS TABLE (record_id text, contact_id bigint)

@@ -6,10 +6,12 @@
  */
 #include "identity/identity.h"
 
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_collation.h"
 #include "commands/trigger.h"
 #include "executor/executor.h"
+#include "storage/proc.h"
 #include "utils/tuplestore.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -31,6 +33,29 @@ static Oid	kinds_relid = InvalidOid;
 static int	cached_suppressions = -1;	/* -1 unknown, else 0/1 */
 static Oid	suppressions_relid = InvalidOid;
 static bool callback_registered = false;
+
+/*
+ * A copy read under REPEATABLE READ or SERIALIZABLE reflects the
+ * transaction's snapshot, which may predate a change whose invalidation was
+ * already taken in: such a copy serves that transaction only.  These are
+ * the local transaction ids they were read in, or Invalid when read with a
+ * fresh snapshot (READ COMMITTED), which stays good until invalidated.
+ */
+static LocalTransactionId kinds_lxid = InvalidLocalTransactionId;
+static LocalTransactionId suppressions_lxid = InvalidLocalTransactionId;
+
+static LocalTransactionId
+snapshot_scope(void)
+{
+	return IsolationUsesXactSnapshot() ? MyProc->lxid : InvalidLocalTransactionId;
+}
+
+/* Is a copy read in scope still good in this transaction? */
+static bool
+in_scope(LocalTransactionId scope)
+{
+	return scope == InvalidLocalTransactionId || scope == MyProc->lxid;
+}
 
 static void
 relcache_callback(Datum arg, Oid relid)
@@ -73,7 +98,7 @@ bool
 cdp_any_suppressions(void)
 {
 	register_callback();
-	if (cached_suppressions < 0)
+	if (cached_suppressions < 0 || !in_scope(suppressions_lxid))
 	{
 		bool		isnull;
 
@@ -82,6 +107,7 @@ cdp_any_suppressions(void)
 			elog(ERROR, "could not read cdp.suppressions");
 		cached_suppressions =
 			DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)) ? 1 : 0;
+		suppressions_lxid = snapshot_scope();
 	}
 	return cached_suppressions == 1;
 }
@@ -116,8 +142,14 @@ text_array_values(HeapTuple tuple, TupleDesc desc, int column, int *n)
 }
 
 /*
- * The kinds, read again only after a change.  The result lives until the
- * next change: callers use it within one statement.
+ * The kinds, read again only after a change.  A statement keeps using the
+ * kinds it loaded until it ends, even when a change invalidates them in its
+ * middle: the invalidation can arrive with any lock taken (another session
+ * committed a change, or the cache was reset wholesale), and the insert
+ * trigger on cdp.identifiers then reloads the kinds while resolve or
+ * resolve_all still points into the old copy.  So the old copy is not freed
+ * here; it is handed to the transaction, which frees it when it ends (no
+ * statement outlives its transaction).
  */
 cdp_kinds *
 cdp_load_kinds(void)
@@ -127,12 +159,12 @@ cdp_load_kinds(void)
 	MemoryContext old;
 
 	register_callback();
-	if (cached_kinds != NULL)
+	if (cached_kinds != NULL && in_scope(kinds_lxid))
 		return cached_kinds;
-	if (cache_context == NULL)
-		cache_context = AllocSetContextCreate(TopMemoryContext, "cdp identifier kinds",
-											  ALLOCSET_SMALL_SIZES);
-	MemoryContextReset(cache_context);
+	if (cache_context != NULL)
+		MemoryContextSetParent(cache_context, TopTransactionContext);
+	cache_context = AllocSetContextCreate(TopMemoryContext, "cdp identifier kinds",
+										  ALLOCSET_SMALL_SIZES);
 	kinds_relid = cdp_relid("identifier_kinds");
 
 	cdp_execute(&load_kinds_query, NULL, NULL, false, 0);
@@ -162,8 +194,19 @@ cdp_load_kinds(void)
 		k->blocked_patterns = text_array_values(tuple, desc, 7, &k->nblocked_patterns);
 		k->slugs = text_array_values(tuple, desc, 8, &k->nslugs);
 	}
+	/* the same kinds as the merge-rule core sees them */
+	kinds->rules = palloc(sizeof(cdp_mr_kind) * Max(kinds->nkinds, 1));
+	kinds->limited_slot = palloc(sizeof(int32) * Max(kinds->nkinds, 1));
+	for (int i = 0; i < kinds->nkinds; i++)
+	{
+		kinds->rules[i].priority = kinds->kinds[i].priority;
+		kinds->rules[i].max_per_contact = kinds->kinds[i].max_per_contact;
+		kinds->rules[i].matchable = kinds->kinds[i].matchable;
+	}
+	kinds->nlimited = cdp_mr_limited(kinds->rules, kinds->nkinds, kinds->limited_slot);
 	MemoryContextSwitchTo(old);
 	cached_kinds = kinds;
+	kinds_lxid = snapshot_scope();
 	return kinds;
 }
 

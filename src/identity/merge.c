@@ -122,11 +122,6 @@ cdp_merge_into(int64 survivor, int64 absorbed, const char *reason,
 	return merge_id;
 }
 
-static cdp_query contact_state_query = {
-	"SELECT id, merged_into FROM cdp.contacts WHERE id = $1",
-	1, {INT8OID}
-};
-
 /* A kind whose limit the merge of $1 and $2 would exceed, with the counts. */
 static cdp_query merge_limit_query = {
 	"SELECT i.kind, k.max_per_contact, count(*)"
@@ -140,33 +135,13 @@ static cdp_query merge_limit_query = {
 	2, {INT8OID, INT8OID}
 };
 
-/* Raise unless id is a live contact. */
-static void
-require_live_contact(int64 id, const char *role)
-{
-	Datum		args[1] = {Int64GetDatum(id)};
-	bool		isnull;
-	Datum		merged_into;
-
-	cdp_execute(&contact_state_query, args, NULL, false, 1);
-	if (SPI_processed == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("contact %lld does not exist", (long long) id)));
-	merged_into = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
-	if (!isnull)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("%s contact %lld is merged into contact %lld", role,
-						(long long) id, (long long) DatumGetInt64(merged_into)),
-				 errhint("Use cdp.current_contact(%lld) to find the live contact.",
-						 (long long) id)));
-}
-
 /*
- * merge_contacts(target, others[], reason) -> target: an administrator's
- * merge.  The target survives whatever the creation order; merge blocks and
- * identifier limits refuse the whole call.
+ * merge_contacts(target, others[], reason) -> the live target: an
+ * administrator's merge.  Every argument stands for its live contact (a
+ * merged id leads to its survivor); those are locked together, in id order,
+ * and the target's survives whatever the creation order.  Arguments that are
+ * already one contact need nothing.  Merge blocks and identifier limits
+ * refuse the whole call.
  */
 Datum
 cdp_merge_contacts(PG_FUNCTION_ARGS)
@@ -176,7 +151,8 @@ cdp_merge_contacts(PG_FUNCTION_ARGS)
 	Datum	   *others;
 	bool	   *nulls;
 	int			nothers;
-	int64	   *lock_ids;
+	int64	   *ids;
+	int64	   *live;
 	char	   *reason;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
@@ -189,9 +165,9 @@ cdp_merge_contacts(PG_FUNCTION_ARGS)
 	deconstruct_array(others_array, INT8OID, 8, true, TYPALIGN_DOUBLE,
 					  &others, &nulls, &nothers);
 
-	SPI_connect();
-	lock_ids = palloc(sizeof(int64) * (nothers + 1));
-	lock_ids[0] = target;
+	ids = palloc(sizeof(int64) * (nothers + 1));
+	live = palloc(sizeof(int64) * (nothers + 1));
+	ids[0] = target;
 	for (int i = 0; i < nothers; i++)
 	{
 		if (nulls[i])
@@ -202,25 +178,23 @@ cdp_merge_contacts(PG_FUNCTION_ARGS)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("cannot merge contact %lld into itself", (long long) target)));
-		lock_ids[i + 1] = DatumGetInt64(others[i]);
+		ids[i + 1] = DatumGetInt64(others[i]);
 	}
-	qsort(lock_ids, nothers + 1, sizeof(int64), cdp_compare_int64);
-	cdp_lock_contacts(lock_ids, nothers + 1);
 
-	require_live_contact(target, "target");
-	for (int i = 0; i < nothers; i++)
+	SPI_connect();
+	cdp_lock_live_contacts(ids, nothers + 1, CDP_LOCK_CONTACT_ROW, live);
+	target = live[0];
+	for (int i = 1; i <= nothers; i++)
 	{
-		int64		other = DatumGetInt64(others[i]);
+		int64		other = live[i];
 		Datum		pair[2] = {Int64GetDatum(target), Int64GetDatum(other)};
-		bool		repeated = false;
+		bool		done = (other == target);
 
-		/* a contact named twice in others is merged once */
-		for (int j = 0; j < i; j++)
-			if (DatumGetInt64(others[j]) == other)
-				repeated = true;
-		if (repeated)
+		/* a contact named twice (or by two of its ids) is merged once */
+		for (int j = 1; j < i && !done; j++)
+			done = (live[j] == other);
+		if (done)
 			continue;
-		require_live_contact(other, "absorbed");
 		if (cdp_merge_blocked(target, other))
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -247,9 +221,15 @@ cdp_merge_contacts(PG_FUNCTION_ARGS)
 	PG_RETURN_INT64(target);
 }
 
+/* Which contacts a merge joined; they never change, so read without a lock. */
+static cdp_query merge_pair_query = {
+	"SELECT survivor_id, absorbed_id FROM cdp.merges WHERE id = $1",
+	1, {INT8OID}
+};
+
+/* Read once the contacts are locked: a concurrent unmerge has committed by then. */
 static cdp_query merge_row_query = {
-	"SELECT survivor_id, absorbed_id, undone_at IS NOT NULL, snapshot"
-	"  FROM cdp.merges WHERE id = $1 FOR UPDATE",
+	"SELECT undone_at IS NOT NULL, snapshot FROM cdp.merges WHERE id = $1 FOR UPDATE",
 	1, {INT8OID}
 };
 
@@ -301,6 +281,11 @@ static cdp_query finish_unmerge_query = {
  * unmerge(merge_id) -> the restored contact.  What came from the absorbed
  * contact goes back to it, even when the survivor has since been merged on
  * (it is taken from the survivor's live contact); the pair is then blocked.
+ *
+ * The person is locked before the merge row and its snapshot are read, so a
+ * merge or unmerge that commits while we wait is seen whole: a concurrent
+ * unmerge of the same merge makes this one "already undone", and a merge of
+ * the survivor into another contact makes that one the live contact.
  */
 Datum
 cdp_unmerge(PG_FUNCTION_ARGS)
@@ -309,7 +294,8 @@ cdp_unmerge(PG_FUNCTION_ARGS)
 	int64		survivor;
 	int64		absorbed;
 	int64		live;
-	int64		lock_ids[2];
+	int64		pair[2];
+	int64		lives[2];
 	bool		isnull;
 	Datum		snapshot;
 	Datum		args[4];
@@ -322,28 +308,37 @@ cdp_unmerge(PG_FUNCTION_ARGS)
 
 	SPI_connect();
 	args[0] = Int64GetDatum(merge_id);
-	cdp_execute(&merge_row_query, args, NULL, false, 1);
+	cdp_execute(&merge_pair_query, args, NULL, false, 1);
 	if (SPI_processed == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("merge %lld does not exist", (long long) merge_id)));
 	survivor = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	absorbed = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
-	if (DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull)))
+
+	pair[0] = survivor;
+	pair[1] = absorbed;
+	cdp_lock_live_contacts(pair, 2, CDP_LOCK_CONTACT_ROW, lives);
+	live = lives[0];
+
+	args[0] = Int64GetDatum(merge_id);
+	cdp_execute(&merge_row_query, args, NULL, false, 1);
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("merge %lld does not exist", (long long) merge_id)));
+	if (DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("merge %lld is already undone", (long long) merge_id)));
-	snapshot = SPI_datumTransfer(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4, &isnull),
+	snapshot = SPI_datumTransfer(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull),
 								 false, -1);
-
-	live = cdp_current_contact(survivor);
-	if (live == 0)
+	if (lives[1] != live)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("the survivor of merge %lld no longer exists", (long long) merge_id)));
-	lock_ids[0] = Min(live, absorbed);
-	lock_ids[1] = Max(live, absorbed);
-	cdp_lock_contacts(lock_ids, 2);
+				 errmsg("contact %lld absorbed by merge %lld no longer leads to contact %lld",
+						(long long) absorbed, (long long) merge_id, (long long) live),
+				 errdetail("Its merged_into was changed outside merge_contacts and unmerge.")));
 
 	args[0] = Int64GetDatum(survivor);
 	args[1] = Int64GetDatum(absorbed);

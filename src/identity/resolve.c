@@ -1,8 +1,8 @@
 /*
  * resolve.c
- *	  cdp.resolve(identifiers, source, region): find the contact a record
- *	  belongs to, creating, attaching or merging under the merge rules of
- *	  DESIGN §5, inside the caller's transaction.
+ *	  cdp.resolve(identifiers, source, region, on_invalid): find the contact
+ *	  a record belongs to, creating, attaching or merging under the merge
+ *	  rules of DESIGN §5 (merge_rules.c), inside the caller's transaction.
  */
 #include "cdp.h"
 #include "identity/identity.h"
@@ -12,20 +12,9 @@
 #include "lib/stringinfo.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
-#include "utils/fmgrprotos.h"
 #include "utils/memutils.h"
-#include "utils/resowner.h"
 
 PG_FUNCTION_INFO_V1(cdp_resolve);
-
-/* A contact the record matched, with the strongest identifier that matched it. */
-typedef struct matched_contact
-{
-	int64		id;
-	TimestampTz created_at;
-	cdp_item   *link;			/* strongest matching item */
-	bool		accepted;
-} matched_contact;
 
 static cdp_query suppressed_query = {
 	"SELECT 1 FROM cdp.suppressions"
@@ -71,12 +60,6 @@ lookup_query(int n)
 	return query;
 }
 
-/* One contact at a time, in the caller's (ascending) order: a primary-key probe. */
-static cdp_query lock_contact_query = {
-	"SELECT created_at FROM cdp.contacts WHERE id = $1 AND merged_into IS NULL FOR UPDATE",
-	1, {INT8OID}, CURSOR_OPT_GENERIC_PLAN
-};
-
 static cdp_query blocks_query = {
 	"SELECT contact_a, contact_b FROM cdp.merge_blocks"
 	" WHERE contact_a = ANY($1) AND contact_b = ANY($1)",
@@ -89,8 +72,6 @@ static cdp_query kind_counts_query = {
 	2, {INT8ARRAYOID, TEXTARRAYOID}
 };
 
-
-
 /* Returns whether the type can be other than ghost (a vendor, or named). */
 static cdp_query touch_contact_query = {
 	"UPDATE cdp.contacts SET last_seen_at = now() WHERE id = $1"
@@ -99,56 +80,90 @@ static cdp_query touch_contact_query = {
 	1, {INT8OID}, CURSOR_OPT_GENERIC_PLAN
 };
 
-/* Serialise resolutions that share an identifier value (identifier_locks.c). */
-static void
-lock_identifier_values(cdp_item *items, int n)
+/* The record's items that the normaliser accepted. */
+typedef struct resolve_record
 {
-	const char **kinds = palloc(sizeof(char *) * Max(n, 1));
-	const char **values = palloc(sizeof(char *) * Max(n, 1));
+	cdp_item   *items;
+	int			n;
+	cdp_item  **valid;
+	int			nvalid;
+} resolve_record;
 
-	for (int i = 0; i < n; i++)
-	{
-		kinds[i] = items[i].kind->kind;
-		values[i] = items[i].value;
-	}
-	cdp_lock_identifier_values(kinds, values, n);
+/* Items that may link the record to a contact. */
+static bool
+links(const cdp_item *item)
+{
+	return item->value != NULL && item->kind->matchable && !item->blocked;
 }
 
-/* A forgotten person's identifiers are refused (42501). */
+/* Serialise resolutions that share an identifier value (identifier_locks.c). */
 static void
-refuse_suppressed(cdp_item *items, int n)
+lock_identifier_values(resolve_record *rec)
+{
+	const char **kinds = palloc(sizeof(char *) * Max(rec->nvalid, 1));
+	const char **values = palloc(sizeof(char *) * Max(rec->nvalid, 1));
+
+	for (int i = 0; i < rec->nvalid; i++)
+	{
+		kinds[i] = rec->valid[i]->kind->kind;
+		values[i] = rec->valid[i]->value;
+	}
+	cdp_lock_identifier_values(kinds, values, rec->nvalid);
+	if (IsolationUsesXactSnapshot())
+		cdp_check_values_unchanged(cdp_text_array((char **) kinds, rec->nvalid),
+								   cdp_text_array((char **) values, rec->nvalid));
+}
+
+/*
+ * A forgotten person's identifiers are refused (42501).  Checked after the
+ * identifier locks: a resolve that waited for forget_contact sees its
+ * suppressions.
+ */
+static void
+refuse_suppressed(resolve_record *rec)
 {
 	if (!cdp_any_suppressions())
 		return;
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < rec->nvalid; i++)
 	{
-		Datum		args[2] = {CStringGetTextDatum(items[i].kind->kind),
-							   CStringGetTextDatum(items[i].value)};
+		cdp_item   *item = rec->valid[i];
+		Datum		args[2] = {CStringGetTextDatum(item->kind->kind),
+							   CStringGetTextDatum(item->value)};
 
 		cdp_execute(&suppressed_query, args, NULL, false, 1);
 		if (SPI_processed > 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 					 errmsg("identifier %s \"%s\" belongs to a forgotten person",
-							items[i].kind->kind, items[i].value),
+							item->kind->kind, item->value),
 					 errdetail("cdp.forget_contact() erased this person; their identifiers may not be collected again.")));
 	}
 }
 
-/* Fill existing_id and owner of every item from cdp.identifiers. */
-static void
-lookup_items(cdp_item *items, int n)
+/*
+ * The owner lookup of cdp_lock_value_owners: fill existing_id and owner of
+ * every valid item from cdp.identifiers, and return the owners of the items
+ * that link.
+ */
+static int64 *
+lookup_items(void *arg, int *nowners)
 {
-	for (int start = 0; start < n; start += LOOKUP_BATCH)
+	resolve_record *rec = arg;
+	int64	   *owners = palloc(sizeof(int64) * Max(rec->nvalid, 1));
+	int			n = 0;
+
+	for (int start = 0; start < rec->nvalid; start += LOOKUP_BATCH)
 	{
-		int			batch = Min(LOOKUP_BATCH, n - start);
+		int			batch = Min(LOOKUP_BATCH, rec->nvalid - start);
 		Datum		args[2 * LOOKUP_BATCH];
 
 		for (int i = 0; i < batch; i++)
 		{
-			items[start + i].existing_id = items[start + i].owner = 0;
-			args[2 * i] = CStringGetTextDatum(items[start + i].kind->kind);
-			args[2 * i + 1] = CStringGetTextDatum(items[start + i].value);
+			cdp_item   *item = rec->valid[start + i];
+
+			item->existing_id = item->owner = 0;
+			args[2 * i] = CStringGetTextDatum(item->kind->kind);
+			args[2 * i + 1] = CStringGetTextDatum(item->value);
 		}
 		cdp_execute(lookup_query(batch), args, NULL, false, 0);
 		for (uint64 r = 0; r < SPI_processed; r++)
@@ -156,19 +171,17 @@ lookup_items(cdp_item *items, int n)
 			HeapTuple	t = SPI_tuptable->vals[r];
 			TupleDesc	d = SPI_tuptable->tupdesc;
 			bool		isnull;
-			cdp_item   *item = &items[start + DatumGetInt32(SPI_getbinval(t, d, 1, &isnull))];
+			cdp_item   *item = rec->valid[start + DatumGetInt32(SPI_getbinval(t, d, 1, &isnull))];
 
 			item->existing_id = DatumGetInt64(SPI_getbinval(t, d, 2, &isnull));
 			item->owner = DatumGetInt64(SPI_getbinval(t, d, 3, &isnull));
 		}
 	}
-}
-
-/* Items that may link the record to a contact. */
-static bool
-links(const cdp_item *item)
-{
-	return item->kind->matchable && !item->blocked && item->refused_by == NULL;
+	for (int i = 0; i < rec->nvalid; i++)
+		if (links(rec->valid[i]) && rec->valid[i]->owner != 0)
+			owners[n++] = rec->valid[i]->owner;
+	*nowners = n;
+	return owners;
 }
 
 /* Stronger first: lower priority number, then earlier in the input. */
@@ -180,476 +193,279 @@ stronger(const cdp_item *a, const cdp_item *b)
 	return a->position < b->position;
 }
 
-/* Contacts locked so far by one pass of lock_rounds. */
-typedef struct locked_set
+/* A contact of the record's graph. */
+typedef struct matched
 {
-	int64	   *ids;
-	TimestampTz *created_at;
-	int			count;
-	int			capacity;
-	int64	   *wanted;			/* when out of order: every id the pass needed */
-	int			nwanted;
-} locked_set;
+	int64		id;
+	cdp_item   *evidence;		/* its strongest item that linked */
+} matched;
 
-static bool
-is_locked(const locked_set *locked, int64 id)
-{
-	for (int i = 0; i < locked->count; i++)
-		if (locked->ids[i] == id)
-			return true;
-	return false;
-}
-
-/* Row-lock the live contacts among ids (ascending) and remember them. */
-static void
-lock_contacts(locked_set *locked, int64 *ids, int n)
-{
-	for (int k = 0; k < n; k++)
-	{
-		Datum		args[1] = {Int64GetDatum(ids[k])};
-		bool		isnull;
-
-		cdp_execute(&lock_contact_query, args, NULL, false, 1);
-		if (SPI_processed == 0)
-			continue;			/* merged meanwhile: its identifiers moved on */
-		if (locked->count == locked->capacity)
-		{
-			locked->capacity = Max(8, 2 * locked->capacity);
-			locked->ids = repalloc(locked->ids, sizeof(int64) * locked->capacity);
-			locked->created_at = repalloc(locked->created_at, sizeof(TimestampTz) * locked->capacity);
-		}
-		locked->ids[locked->count] = ids[k];
-		locked->created_at[locked->count] =
-			DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-		locked->count++;
-	}
-}
-
-/*
- * Owners of the record's linking identifiers that are not locked yet, in
- * ascending order; looks the identifiers up again first.
- */
-static int64 *
-unlocked_owners(cdp_item *items, int n, const locked_set *locked, int *count)
-{
-	int64	   *ids = palloc(sizeof(int64) * Max(n, 1));
-	int			nids = 0;
-
-	lookup_items(items, n);
-	for (int i = 0; i < n; i++)
-	{
-		bool		seen = false;
-
-		if (!links(&items[i]) || items[i].owner == 0 || is_locked(locked, items[i].owner))
-			continue;
-		for (int k = 0; k < nids; k++)
-			if (ids[k] == items[i].owner)
-				seen = true;
-		if (!seen)
-			ids[nids++] = items[i].owner;
-	}
-	qsort(ids, nids, sizeof(int64), cdp_compare_int64);
-	*count = nids;
-	return ids;
-}
-
-/*
- * One pass of locking: the preset ids first, then round after round the
- * owners a fresh lookup finds (a concurrent merge may have moved an
- * identifier meanwhile).  Returns false, with every id it needed in
- * locked->wanted, when a round needs a contact with a lower id than one
- * already held: waiting for it could deadlock.
- */
-static bool
-lock_rounds(cdp_item *items, int n, int64 *preset, int npreset, locked_set *locked)
-{
-	if (npreset > 0)
-		lock_contacts(locked, preset, npreset);
-	for (int round = 0;; round++)
-	{
-		int			nids;
-		int64	   *ids = unlocked_owners(items, n, locked, &nids);
-		int64		highest = PG_INT64_MIN;
-
-		if (nids == 0)
-			return true;
-		if (round > 100)
-			elog(ERROR, "identifiers kept moving while resolving");
-		for (int i = 0; i < locked->count; i++)
-			highest = Max(highest, locked->ids[i]);
-		if (locked->count > 0 && ids[0] < highest)
-		{
-			locked->wanted = palloc(sizeof(int64) * (locked->count + nids));
-			memcpy(locked->wanted, locked->ids, sizeof(int64) * locked->count);
-			memcpy(locked->wanted + locked->count, ids, sizeof(int64) * nids);
-			locked->nwanted = locked->count + nids;
-			qsort(locked->wanted, locked->nwanted, sizeof(int64), cdp_compare_int64);
-			return false;
-		}
-		lock_contacts(locked, ids, nids);
-	}
-}
-
-/*
- * Lock the contacts the record's identifiers belong to, always in ascending
- * id order, and return them.  The locking runs in a subtransaction: when
- * identifiers moved under a concurrent merge and a lower id is needed, the
- * subtransaction is rolled back, releasing its row locks, and the whole set
- * is locked again in order.  A record that matches nothing takes no lock.
- */
-static matched_contact *
-lock_matched_contacts(cdp_item *items, int n, int *nmatched)
-{
-	locked_set	locked;
-	matched_contact *matched;
-	int64	   *preset;
-	int			npreset;
-	int			count = 0;
-	MemoryContext cxt = CurrentMemoryContext;
-	ResourceOwner owner = CurrentResourceOwner;
-
-	memset(&locked, 0, sizeof(locked));
-	preset = unlocked_owners(items, n, &locked, &npreset);
-	if (npreset == 0)
-	{
-		*nmatched = 0;
-		return NULL;
-	}
-
-	for (int attempt = 0;; attempt++)
-	{
-		bool		in_order = false;
-
-		memset(&locked, 0, sizeof(locked));
-		locked.ids = palloc(sizeof(int64) * 8);
-		locked.created_at = palloc(sizeof(TimestampTz) * 8);
-		locked.capacity = 8;
-
-		BeginInternalSubTransaction(NULL);
-		MemoryContextSwitchTo(cxt);
-		PG_TRY();
-		{
-			in_order = lock_rounds(items, n, preset, npreset, &locked);
-		}
-		PG_CATCH();
-		{
-			ErrorData  *edata;
-
-			MemoryContextSwitchTo(cxt);
-			edata = CopyErrorData();
-			FlushErrorState();
-			RollbackAndReleaseCurrentSubTransaction();
-			MemoryContextSwitchTo(cxt);
-			CurrentResourceOwner = owner;
-			ReThrowError(edata);
-		}
-		PG_END_TRY();
-
-		if (in_order)
-		{
-			ReleaseCurrentSubTransaction();
-			MemoryContextSwitchTo(cxt);
-			CurrentResourceOwner = owner;
-			break;
-		}
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(cxt);
-		CurrentResourceOwner = owner;
-		if (attempt > 100)
-			elog(ERROR, "contacts kept merging while resolving");
-		preset = locked.wanted;
-		npreset = locked.nwanted;
-	}
-
-	matched = palloc(sizeof(matched_contact) * Max(locked.count, 1));
-	for (int m = 0; m < locked.count; m++)
-	{
-		matched[count].id = locked.ids[m];
-		matched[count].created_at = locked.created_at[m];
-		matched[count].link = NULL;
-		matched[count].accepted = true;
-		for (int i = 0; i < n; i++)
-			if (links(&items[i]) && items[i].owner == locked.ids[m] &&
-				(matched[count].link == NULL || stronger(&items[i], matched[count].link)))
-				matched[count].link = &items[i];
-		/* a contact whose identifiers moved on during the rounds is left out */
-		if (matched[count].link != NULL)
-			count++;
-	}
-	*nmatched = count;
-	return matched;
-}
-
-/* Order matched contacts by their strongest link, ties by creation. */
 static int
-compare_matched(const void *a, const void *b)
+compare_evidence(const void *a, const void *b)
 {
-	const matched_contact *x = a;
-	const matched_contact *y = b;
+	const matched *x = a;
+	const matched *y = b;
 
-	if (x->link != y->link)
-	{
-		if (stronger(x->link, y->link))
-			return -1;
-		if (stronger(y->link, x->link))
-			return 1;
-	}
-	if (x->created_at != y->created_at)
-		return x->created_at < y->created_at ? -1 : 1;
-	return (x->id > y->id) - (x->id < y->id);
+	if (stronger(x->evidence, y->evidence))
+		return -1;
+	return stronger(y->evidence, x->evidence) ? 1 : 0;
 }
 
-/* Refuse the link of every item leading to contact id. */
-static void
-refuse_links_to(cdp_item *items, int n, int64 id, const char *rule)
+static void *
+core_alloc(void *arg, size_t size)
 {
-	for (int i = 0; i < n; i++)
-		if (links(&items[i]) && items[i].owner == id)
-			items[i].refused_by = rule;
+	return palloc(size);
 }
 
 /*
- * Merge blocks: walking the contacts strongest link first, a contact blocked
- * against one already accepted is left out; its linking identifiers stay
- * where they are and become merge_block conflicts.
+ * The record as a graph for the merge-rule core: one record, its items as
+ * values, the contacts holding them (locked), their limited-kind counts and
+ * merge blocks; then the core's verdict.
  */
 static void
-apply_merge_blocks(cdp_item *items, int n, matched_contact *matched, int nmatched)
+apply_rules(resolve_record *rec, const cdp_kinds *kinds, const cdp_locked_contacts *locked,
+			cdp_mr_graph *g, cdp_mr_result *res)
 {
-	int64	   *ids;
-	int64	   *pairs;
-	int			npairs;
-	Datum		args[1];
+	cdp_mr_value *values = palloc(sizeof(cdp_mr_value) * rec->n);
+	cdp_mr_link *mrlinks = palloc(sizeof(cdp_mr_link) * rec->n);
+	cdp_mr_contact *contacts = palloc(sizeof(cdp_mr_contact) * Max(rec->n, 1));
+	int			ncontacts = 0;
+	cdp_mr_env	env = {core_alloc, NULL, NULL};
 
-	if (nmatched < 2)
-		return;
-	ids = palloc(sizeof(int64) * nmatched);
-	for (int m = 0; m < nmatched; m++)
-		ids[m] = matched[m].id;
-	args[0] = cdp_int8_array(ids, nmatched);
-	cdp_execute(&blocks_query, args, NULL, false, 0);
-	npairs = SPI_processed;
-	if (npairs == 0)
-		return;
-	pairs = palloc(sizeof(int64) * 2 * npairs);
-	for (int p = 0; p < npairs; p++)
+	memset(g, 0, sizeof(*g));
+	for (int i = 0; i < rec->n; i++)
 	{
-		bool		isnull;
+		cdp_item   *item = &rec->items[i];
+		cdp_mr_value *v = &values[i];
 
-		pairs[2 * p] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[p], SPI_tuptable->tupdesc, 1, &isnull));
-		pairs[2 * p + 1] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[p], SPI_tuptable->tupdesc, 2, &isnull));
-	}
-	for (int m = 1; m < nmatched; m++)
-	{
-		for (int a = 0; a < m && matched[m].accepted; a++)
+		v->kind = item->kind - kinds->kinds;
+		v->state = item->value == NULL ? CDP_MR_STATE_INVALID :
+			item->blocked ? CDP_MR_STATE_BLOCKED : CDP_MR_VALID;
+		v->contact = item->existing_id == 0 ? CDP_MR_NEW : CDP_MR_ELSEWHERE;
+		if (links(item) && item->owner != 0)
 		{
-			if (!matched[a].accepted)
-				continue;
-			for (int p = 0; p < npairs; p++)
-			{
-				int64		lo = Min(matched[a].id, matched[m].id);
-				int64		hi = Max(matched[a].id, matched[m].id);
+			int			c;
 
-				if (pairs[2 * p] == lo && pairs[2 * p + 1] == hi)
-				{
-					matched[m].accepted = false;
+			for (c = 0; c < ncontacts; c++)
+				if (contacts[c].id == item->owner)
 					break;
-				}
+			if (c == ncontacts)
+			{
+				contacts[c].id = item->owner;
+				contacts[c].created_at = cdp_locked_created_at(locked, item->owner);
+				ncontacts++;
+			}
+			v->contact = c;
+		}
+		mrlinks[i].record = 0;
+		mrlinks[i].value = i;
+	}
+
+	/* merge blocks among the contacts */
+	if (ncontacts >= 2)
+	{
+		int64	   *ids = palloc(sizeof(int64) * ncontacts);
+		Datum		args[1];
+		int32	   *blocks;
+
+		for (int c = 0; c < ncontacts; c++)
+			ids[c] = contacts[c].id;
+		args[0] = cdp_int8_array(ids, ncontacts);
+		cdp_execute(&blocks_query, args, NULL, false, 0);
+		blocks = palloc(sizeof(int32) * 2 * Max(SPI_processed, 1));
+		for (uint64 p = 0; p < SPI_processed; p++)
+			for (int side = 0; side < 2; side++)
+			{
+				bool		isnull;
+				int64		id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[p],
+															 SPI_tuptable->tupdesc, side + 1, &isnull));
+
+				for (int c = 0; c < ncontacts; c++)
+					if (contacts[c].id == id)
+						blocks[2 * p + side] = c;
+			}
+		g->nblocks = SPI_processed;
+		g->blocks = blocks;
+	}
+
+	/*
+	 * What the contacts hold of the limited kinds: of every limited kind
+	 * when the record links two or more (merging them must fit too), else
+	 * of those the record brings (a kind it does not bring cannot stop it
+	 * attaching to one contact).
+	 */
+	if (kinds->nlimited > 0 && ncontacts > 0)
+	{
+		char	  **names = palloc(sizeof(char *) * kinds->nlimited);
+		int			nnames = 0;
+		int64	   *ids = palloc(sizeof(int64) * ncontacts);
+		int32	   *counts = palloc0(sizeof(int32) * ncontacts * kinds->nlimited);
+
+		for (int k = 0; k < kinds->nkinds; k++)
+		{
+			bool		used = ncontacts >= 2;
+
+			if (kinds->limited_slot[k] < 0)
+				continue;
+			for (int i = 0; i < rec->n; i++)
+				used |= (values[i].kind == k);
+			if (used)
+				names[nnames++] = kinds->kinds[k].kind;
+		}
+		if (nnames > 0)
+		{
+			Datum		args[2];
+
+			for (int c = 0; c < ncontacts; c++)
+				ids[c] = contacts[c].id;
+			args[0] = cdp_int8_array(ids, ncontacts);
+			args[1] = cdp_text_array(names, nnames);
+			cdp_execute(&kind_counts_query, args, NULL, false, 0);
+			for (uint64 r = 0; r < SPI_processed; r++)
+			{
+				HeapTuple	t = SPI_tuptable->vals[r];
+				bool		isnull;
+				int64		id = DatumGetInt64(SPI_getbinval(t, SPI_tuptable->tupdesc, 1, &isnull));
+				const cdp_kind *kind = cdp_find_kind(kinds, SPI_getvalue(t, SPI_tuptable->tupdesc, 2));
+				int64		count = DatumGetInt64(SPI_getbinval(t, SPI_tuptable->tupdesc, 3, &isnull));
+
+				for (int c = 0; c < ncontacts; c++)
+					if (contacts[c].id == id && kind != NULL)
+						counts[c * kinds->nlimited + kinds->limited_slot[kind - kinds->kinds]] =
+							(int32) Min(count, PG_INT32_MAX);
 			}
 		}
-		if (!matched[m].accepted)
-			refuse_links_to(items, n, matched[m].id, "merge_block");
+		g->counts = counts;
 	}
+
+	g->nkinds = kinds->nkinds;
+	g->kinds = kinds->rules;
+	g->nrecords = 1;
+	g->nvalues = rec->n;
+	g->values = values;
+	g->ncontacts = ncontacts;
+	g->contacts = contacts;
+	g->nlinks = rec->n;
+	g->links = mrlinks;
+	cdp_mr_resolve(g, &env, res);
 }
 
 /*
- * max_per_contact (Segment's rule): while the contacts the record links,
- * merged, plus its new identifiers would hold more values of a limited kind
- * than allowed, drop the record's weakest remaining identifier among those
- * that link a contact or add a value of that kind.
+ * The refused links as identity_conflicts rows, in one statement: the value
+ * (raw when invalid), the contact holding it now, and the record's contact.
  */
 static void
-apply_limits(cdp_item *items, int n, matched_contact *matched, int nmatched)
+record_conflicts(resolve_record *rec, const cdp_mr_graph *g, const cdp_mr_result *res,
+				 int64 contact, const char *source)
 {
-	char	  **limited = palloc(sizeof(char *) * n);
-	int			nlimited = 0;
-	int64	   *ids = palloc(sizeof(int64) * Max(nmatched, 1));
-	int			nids = 0;
-	int64	   *count_contact;
-	char	  **count_kind;
-	int64	   *count_n;
-	int			ncounts = 0;
-	Datum		args[2];
+	char	  **rule = palloc(sizeof(char *) * rec->n);
+	char	  **kind = palloc(sizeof(char *) * rec->n);
+	char	  **value = palloc(sizeof(char *) * rec->n);
+	int64	   *holder = palloc(sizeof(int64) * rec->n);
+	int64	   *other = palloc(sizeof(int64) * rec->n);
+	char	  **sources = palloc(sizeof(char *) * rec->n);
+	char	  **reason = palloc(sizeof(char *) * rec->n);
+	int			m = 0;
 
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < rec->n; i++)
 	{
-		bool		seen = false;
+		cdp_item   *item = &rec->items[i];
 
-		if (items[i].kind->max_per_contact == 0)
+		if (item->refused_by == NULL)
 			continue;
-		for (int l = 0; l < nlimited; l++)
-			if (strcmp(limited[l], items[i].kind->kind) == 0)
-				seen = true;
-		if (!seen)
-			limited[nlimited++] = items[i].kind->kind;
+		rule[m] = (char *) item->refused_by;
+		kind[m] = item->kind->kind;
+		value[m] = item->value != NULL ? item->value : item->raw_value;
+		holder[m] = item->owner;
+		for (int c = 0; c < g->ncontacts; c++)
+			if (g->contacts[c].id == item->owner && res->contact_component[c] >= 0 &&
+				res->contact_component[c] == res->record_component[0])
+				holder[m] = contact;	/* merged into the record's contact */
+		other[m] = contact;
+		sources[m] = (char *) source;
+		reason[m] = item->invalid;
+		m++;
 	}
-	if (nlimited == 0)
-		return;
-
-	for (int m = 0; m < nmatched; m++)
-		if (matched[m].accepted)
-			ids[nids++] = matched[m].id;
-	args[0] = cdp_int8_array(ids, nids);
-	args[1] = cdp_text_array(limited, nlimited);
-	cdp_execute(&kind_counts_query, args, NULL, false, 0);
-	count_contact = palloc(sizeof(int64) * Max(SPI_processed, 1));
-	count_kind = palloc(sizeof(char *) * Max(SPI_processed, 1));
-	count_n = palloc(sizeof(int64) * Max(SPI_processed, 1));
-	for (uint64 r = 0; r < SPI_processed; r++)
-	{
-		bool		isnull;
-		HeapTuple	t = SPI_tuptable->vals[r];
-
-		count_contact[ncounts] = DatumGetInt64(SPI_getbinval(t, SPI_tuptable->tupdesc, 1, &isnull));
-		count_kind[ncounts] = SPI_getvalue(t, SPI_tuptable->tupdesc, 2);
-		count_n[ncounts] = DatumGetInt64(SPI_getbinval(t, SPI_tuptable->tupdesc, 3, &isnull));
-		ncounts++;
-	}
-
-	for (;;)
-	{
-		bool		violated = false;
-		const char *violated_kind = NULL;
-		cdp_item   *weakest = NULL;
-
-		for (int l = 0; l < nlimited && !violated; l++)
-		{
-			int64		total = 0;
-			int64		largest = 0;
-			int			limit = 0;
-
-			/* contacts still linked after earlier drops */
-			for (int c = 0; c < ncounts; c++)
-			{
-				bool		linked = false;
-
-				if (strcmp(count_kind[c], limited[l]) != 0)
-					continue;
-				for (int i = 0; i < n; i++)
-					if (links(&items[i]) && items[i].owner == count_contact[c])
-						linked = true;
-				if (!linked)
-					continue;
-				total += count_n[c];
-				largest = Max(largest, count_n[c]);
-			}
-			for (int i = 0; i < n; i++)
-			{
-				if (strcmp(items[i].kind->kind, limited[l]) != 0)
-					continue;
-				limit = items[i].kind->max_per_contact;
-				if (!items[i].refused_by && !items[i].blocked && items[i].owner == 0)
-					total++;
-			}
-			violated = total > limit && total > largest;
-			if (violated)
-				violated_kind = limited[l];
-		}
-		if (!violated)
-			break;
-
-		/*
-		 * Only an identifier that links a contact or adds a value of the
-		 * offending kind can make the record fit; a new identifier of
-		 * another kind is never dropped for it.
-		 */
-		for (int i = 0; i < n; i++)
-		{
-			bool		helps = (links(&items[i]) && items[i].owner != 0) ||
-				(items[i].owner == 0 && strcmp(items[i].kind->kind, violated_kind) == 0);
-
-			if (helps && !items[i].refused_by && !items[i].blocked &&
-				(weakest == NULL || stronger(weakest, &items[i])))
-				weakest = &items[i];
-		}
-		if (weakest == NULL)
-			break;
-		weakest->refused_by = "limit";
-	}
+	if (m > 0)
+		cdp_record_conflicts(m, rule, kind, value, holder, other, sources, reason);
 }
 
-
-
+/*
+ * Resolve the record's items; returns the contact, or 0 when every value
+ * was invalid or blocked (no contact is made).
+ */
 static int64
-resolve_items(cdp_item *items, int n, const char *source)
+resolve_items(resolve_record *rec, const cdp_kinds *kinds, const char *source)
 {
-	matched_contact *matched;
-	int			nmatched;
+	cdp_locked_contacts locked;
+	cdp_mr_graph g;
+	cdp_mr_result res;
+	int			k;
 	int64		contact = 0;
-	bool		existing = true;
-	Datum		args[1];
+	bool		existing = false;
 
-	for (int i = 0; i < n; i++)
-		items[i].blocked = cdp_value_blocked(items[i].kind, items[i].value);
+	for (int i = 0; i < rec->nvalid; i++)
+		rec->valid[i]->blocked = cdp_value_blocked(rec->valid[i]->kind, rec->valid[i]->value);
+	cdp_lock_value_owners(lookup_items, rec, &locked);
+	apply_rules(rec, kinds, &locked, &g, &res);
 
-	matched = lock_matched_contacts(items, n, &nmatched);
-	if (nmatched > 1)
-		qsort(matched, nmatched, sizeof(matched_contact), compare_matched);
-	apply_merge_blocks(items, n, matched, nmatched);
-	apply_limits(items, n, matched, nmatched);
-
-	/* the survivor is the earliest-created contact still linked */
+	k = res.record_component[0];
+	if (k >= 0 && res.survivor[k] >= 0)
 	{
-		int			best = -1;
+		contact = g.contacts[res.survivor[k]].id;
+		existing = true;
+	}
+	for (int i = 0; i < rec->n; i++)
+	{
+		cdp_item   *item = &rec->items[i];
+		cdp_mr_outcome outcome = res.outcome[i];
 
-		for (int m = 0; m < nmatched; m++)
-		{
-			matched[m].accepted = false;
-			for (int i = 0; i < n; i++)
-				if (links(&items[i]) && items[i].owner == matched[m].id)
-					matched[m].accepted = true;
-			if (matched[m].accepted &&
-				(best < 0 || matched[m].created_at < matched[best].created_at ||
-				 (matched[m].created_at == matched[best].created_at &&
-				  matched[m].id < matched[best].id)))
-				best = m;
-		}
-		if (best >= 0)
-			contact = matched[best].id;
+		item->refused_by = cdp_mr_rule_name(outcome);
+		item->attach = outcome == CDP_MR_LINKED && item->existing_id == 0 && k >= 0 &&
+			res.value_component[i] == k;
+		item->touch = outcome == CDP_MR_LINKED && item->existing_id != 0 &&
+			item->kind->matchable && k >= 0 && res.value_component[i] == k;
 	}
 
-	if (contact == 0)
+	if (k >= 0 && !existing)
 	{
 		/* a new contact, created with its identifiers in one statement */
-		contact = cdp_attach_identifiers(items, n, 0, source);
-		existing = false;
+		contact = cdp_attach_identifiers(rec->items, rec->n, 0, source);
 	}
-	else
+	else if (k >= 0)
 	{
-		for (int m = 0; m < nmatched; m++)
-			if (matched[m].accepted && matched[m].id != contact)
-				cdp_merge_into(contact, matched[m].id, "resolve",
-							   cdp_identifier_evidence(matched[m].link->kind->kind,
-													   matched[m].link->value), source);
-		cdp_attach_identifiers(items, n, contact, source);
-		cdp_touch_identifiers(items, n);
+		matched    *absorbed = palloc(sizeof(matched) * Max(g.ncontacts, 1));
+		int			nabsorbed = 0;
+
+		/* the others of the component are merged in, strongest link first */
+		for (int c = 0; c < g.ncontacts; c++)
+		{
+			if (res.contact_component[c] != k || c == res.survivor[k])
+				continue;
+			absorbed[nabsorbed].id = g.contacts[c].id;
+			absorbed[nabsorbed].evidence = NULL;
+			for (int i = 0; i < rec->n; i++)
+				if (g.values[i].contact == c && res.outcome[i] == CDP_MR_LINKED &&
+					(absorbed[nabsorbed].evidence == NULL ||
+					 stronger(&rec->items[i], absorbed[nabsorbed].evidence)))
+					absorbed[nabsorbed].evidence = &rec->items[i];
+			nabsorbed++;
+		}
+		qsort(absorbed, nabsorbed, sizeof(matched), compare_evidence);
+		for (int m = 0; m < nabsorbed; m++)
+			cdp_merge_into(contact, absorbed[m].id, "resolve",
+						   cdp_identifier_evidence(absorbed[m].evidence->kind->kind,
+												   absorbed[m].evidence->value), source);
+		cdp_attach_identifiers(rec->items, rec->n, contact, source);
+		cdp_touch_identifiers(rec->items, rec->n);
 	}
 
-	for (int i = 0; i < n; i++)
-	{
-		cdp_item   *item = &items[i];
-
-		if (item->blocked)
-			cdp_record_conflict("blocked", item->kind->kind, item->value,
-								item->owner, contact, source);
-		else if (item->refused_by != NULL)
-			cdp_record_conflict(item->refused_by, item->kind->kind, item->value,
-								item->owner, contact, source);
-	}
+	record_conflicts(rec, &g, &res, contact, source);
 
 	if (existing)
 	{
-		args[0] = Int64GetDatum(contact);
+		Datum		args[1] = {Int64GetDatum(contact)};
+
 		cdp_execute(&touch_contact_query, args, NULL, false, 1);
 		if (SPI_processed > 0)
 		{
@@ -662,16 +478,43 @@ resolve_items(cdp_item *items, int n, const char *source)
 	return contact;
 }
 
-/* resolve(identifiers jsonb, source text, region text) -> contact id */
+/*
+ * on_invalid: 'error' (the default) raises on a value the normaliser
+ * refuses; 'skip' drops it and records it as an invalid conflict.
+ */
+static bool
+skip_invalid_argument(FunctionCallInfo fcinfo)
+{
+	char	   *on_invalid;
+
+	if (PG_NARGS() < 4)
+		return false;
+	if (PG_ARGISNULL(3))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("on_invalid must not be null"),
+				 errhint("Use 'error' or 'skip'.")));
+	on_invalid = text_to_cstring(PG_GETARG_TEXT_PP(3));
+	if (strcmp(on_invalid, "skip") == 0)
+		return true;
+	if (strcmp(on_invalid, "error") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown on_invalid \"%s\"", on_invalid),
+				 errhint("Use 'error' or 'skip'.")));
+	return false;
+}
+
+/* resolve(identifiers jsonb, source text, region text, on_invalid text) -> contact id */
 Datum
 cdp_resolve(PG_FUNCTION_ARGS)
 {
 	Jsonb	   *input;
 	char	   *source;
 	char	   *region;
+	bool		skip_invalid;
 	cdp_kinds  *kinds;
-	cdp_item   *items;
-	int			nitems;
+	resolve_record rec;
 	int64		contact;
 
 	if (PG_ARGISNULL(0))
@@ -681,13 +524,21 @@ cdp_resolve(PG_FUNCTION_ARGS)
 	input = PG_GETARG_JSONB_P(0);
 	source = PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1));
 	region = PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2));
+	skip_invalid = skip_invalid_argument(fcinfo);
 
 	SPI_connect();
 	kinds = cdp_load_kinds();
-	items = cdp_parse_identifiers(input, kinds, region, &nitems);
-	refuse_suppressed(items, nitems);
-	lock_identifier_values(items, nitems);
-	contact = resolve_items(items, nitems, source);
+	rec.items = cdp_parse_identifiers(input, kinds, region, skip_invalid, &rec.n);
+	rec.valid = palloc(sizeof(cdp_item *) * rec.n);
+	rec.nvalid = 0;
+	for (int i = 0; i < rec.n; i++)
+		if (rec.items[i].value != NULL)
+			rec.valid[rec.nvalid++] = &rec.items[i];
+	lock_identifier_values(&rec);
+	refuse_suppressed(&rec);
+	contact = resolve_items(&rec, kinds, source);
 	SPI_finish();
+	if (contact == 0)
+		PG_RETURN_NULL();
 	PG_RETURN_INT64(contact);
 }

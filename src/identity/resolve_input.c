@@ -4,6 +4,7 @@
  *	  or an array of {"kind", "value", "slug", "validated", ...} -- into
  *	  normalised items, refusing malformed shapes with clear errors.
  */
+#include "cdp.h"
 #include "identity/identity.h"
 
 #include "utils/builtins.h"
@@ -186,12 +187,33 @@ init_item(cdp_item *item, int position)
 }
 
 /*
+ * Why the normaliser refused a value, for the identity_conflicts row of an
+ * invalid value: the reason cdp_normalize would have raised.
+ */
+char *
+cdp_invalid_reason(const cdp_norm_error *err, const char *region)
+{
+	const char *detail = err->detail[0] != '\0' ? err->detail : NULL;
+
+	if (err->bad_region)
+	{
+		const char *r = cdp_region_or_default(region);
+
+		return psprintf("invalid region code \"%s\"%s%s", r ? r : "",
+						detail ? ": " : "", detail ? detail : "");
+	}
+	return psprintf("invalid %s%s%s", err->what, detail ? ": " : "", detail ? detail : "");
+}
+
+/*
  * Parse and normalise.  Items with the same kind and normalised value are
- * folded into the first one (keeping the strongest validation).
+ * folded into the first one (keeping the strongest validation).  With
+ * skip_invalid, a value the normaliser refuses is kept with value NULL and
+ * the reason in invalid; otherwise it raises 22023.
  */
 cdp_item *
 cdp_parse_identifiers(Jsonb *input, const cdp_kinds *kinds,
-					  const char *default_region, int *nitems)
+					  const char *default_region, bool skip_invalid, int *nitems)
 {
 	JsonbContainer *root = &input->root;
 	int			capacity = Max(JsonContainerSize(root), 1);
@@ -269,10 +291,24 @@ cdp_parse_identifiers(Jsonb *input, const cdp_kinds *kinds,
 								item->slug, item->kind->kind),
 						 errhint("Allowed slugs are listed in cdp.identifier_kinds.slugs.")));
 		}
-		value = cdp_normalize(item->kind->normalizer, item->raw_value,
-							  strlen(item->raw_value),
-							  item->region ? item->region : default_region,
-							  ERRCODE_INVALID_PARAMETER_VALUE);
+		if (skip_invalid)
+		{
+			cdp_norm_error err;
+			const char *region = item->region ? item->region : default_region;
+
+			value = cdp_try_normalize(item->kind->normalizer, item->raw_value,
+									  strlen(item->raw_value), region, &err);
+			if (value == NULL)
+			{
+				item->invalid = cdp_invalid_reason(&err, region);
+				continue;
+			}
+		}
+		else
+			value = cdp_normalize(item->kind->normalizer, item->raw_value,
+								  strlen(item->raw_value),
+								  item->region ? item->region : default_region,
+								  ERRCODE_INVALID_PARAMETER_VALUE);
 		item->value = text_to_cstring(value);
 	}
 
@@ -285,7 +321,8 @@ cdp_parse_identifiers(Jsonb *input, const cdp_kinds *kinds,
 			int			j;
 
 			for (j = 0; j < kept; j++)
-				if (items[j].kind == items[i].kind &&
+				if (items[i].value != NULL && items[j].value != NULL &&
+					items[j].kind == items[i].kind &&
 					strcmp(items[j].value, items[i].value) == 0)
 					break;
 			if (j < kept)

@@ -2,7 +2,8 @@
  * resolve_write.c
  *	  The writes of one resolve, each a single statement however many
  *	  identifiers the record has: a new contact with its identifiers, new
- *	  identifiers on an existing contact, and identifiers seen again.
+ *	  identifiers on an existing contact, identifiers seen again, and the
+ *	  links the merge rules refused (shared with resolve_all).
  */
 #include "identity/identity.h"
 
@@ -62,6 +63,15 @@ static cdp_query touch_query = {
 	5, {INT8OID, BOOLOID, TEXTOID, TIMESTAMPTZOID, BOOLOID}, CURSOR_OPT_GENERIC_PLAN
 };
 
+static cdp_query conflicts_query = {
+	"INSERT INTO cdp.identity_conflicts"
+	"       (rule, kind, value, contact_id, other_contact_id, source, reason)"
+	" SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[],"
+	"                      $6::text[], $7::text[])",
+	7, {TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, INT8ARRAYOID, INT8ARRAYOID,
+	TEXTARRAYOID, TEXTARRAYOID}
+};
+
 static Datum
 array_of(Datum *elems, bool *nulls, int n, Oid type, int16 len, bool byval, char align)
 {
@@ -72,12 +82,6 @@ array_of(Datum *elems, bool *nulls, int n, Oid type, int16 len, bool byval, char
 											  type, len, byval, align));
 }
 
-/* Items to store: new, not blocked, not refused by a rule. */
-static bool
-to_attach(const cdp_item *item)
-{
-	return item->existing_id == 0 && !item->blocked && item->refused_by == NULL;
-}
 
 /*
  * Store the record's new identifiers on contact (0: a new contact, whose id
@@ -110,7 +114,7 @@ cdp_attach_identifiers(cdp_item *items, int n, int64 contact, const char *source
 		const char *wanted = item->slug ? item->slug : "main";
 		bool		taken = false;
 
-		if (!to_attach(item))
+		if (!item->attach)
 			continue;
 		for (int j = 0; j < m; j++)
 			if (claimed[j] != NULL && strcmp(claimed[j], wanted) == 0 &&
@@ -168,8 +172,7 @@ cdp_touch_identifiers(cdp_item *items, int n)
 		char		nulls[6] = "     ";
 
 		/* identifiers of merged contacts are on the survivor now */
-		if (item->existing_id == 0 || item->blocked || item->refused_by != NULL ||
-			!item->kind->matchable)
+		if (!item->touch)
 			continue;
 		args[0] = Int64GetDatum(item->existing_id);
 		args[1] = BoolGetDatum(item->validated);
@@ -184,4 +187,43 @@ cdp_touch_identifiers(cdp_item *items, int n)
 			nulls[4] = 'n';
 		cdp_execute(&touch_query, args, nulls, false, 0);
 	}
+}
+
+/* A bigint[] of ids where 0 stands for NULL. */
+static Datum
+id_array(const int64 *ids, int n)
+{
+	Datum	   *elems = palloc(sizeof(Datum) * Max(n, 1));
+	bool	   *nulls = palloc(sizeof(bool) * Max(n, 1));
+
+	for (int i = 0; i < n; i++)
+	{
+		nulls[i] = ids[i] == 0;
+		elems[i] = Int64GetDatum(ids[i]);
+	}
+	return array_of(elems, nulls, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
+}
+
+/*
+ * Record n refused links in cdp.identity_conflicts with one statement; a
+ * contact id of 0 and a NULL string are stored as NULL.  Shared by resolve
+ * (a record's conflicts) and resolve_all (in batches).
+ */
+void
+cdp_record_conflicts(int n, char **rule, char **kind, char **value,
+					 const int64 *contact_id, const int64 *other_contact_id,
+					 char **source, char **reason)
+{
+	Datum		args[7];
+
+	if (n <= 0)
+		return;
+	args[0] = cdp_text_array(rule, n);
+	args[1] = cdp_text_array(kind, n);
+	args[2] = cdp_text_array(value, n);
+	args[3] = id_array(contact_id, n);
+	args[4] = id_array(other_contact_id, n);
+	args[5] = cdp_text_array(source, n);
+	args[6] = cdp_text_array(reason, n);
+	cdp_execute(&conflicts_query, args, NULL, false, 0);
 }

@@ -68,15 +68,21 @@ CREATE TABLE cdp.identity_conflicts (
     id                bigserial PRIMARY KEY,
     at                timestamptz NOT NULL DEFAULT now(),
     rule              text NOT NULL
-                      CONSTRAINT identity_conflicts_rule_known CHECK (rule IN ('blocked', 'limit', 'merge_block')),
+                      CONSTRAINT identity_conflicts_rule_known
+                      CHECK (rule IN ('invalid', 'blocked', 'limit', 'merge_block')),
     kind              text NOT NULL,
     value             text NOT NULL,
     contact_id        bigint,
     other_contact_id  bigint,
-    source            text
+    source            text,
+    reason            text
 );
 COMMENT ON TABLE cdp.identity_conflicts IS
-    'Links that a merge rule refused: blocked values, max_per_contact limits, merge blocks';
+    'Links that a merge rule refused: invalid and blocked values, max_per_contact limits, merge blocks';
+COMMENT ON COLUMN cdp.identity_conflicts.value IS
+    'The normalised value; for rule invalid, the value as it came (the normaliser refused it)';
+COMMENT ON COLUMN cdp.identity_conflicts.reason IS
+    'For rule invalid: why the normaliser refused the value';
 
 CREATE TABLE cdp.merge_blocks (
     contact_a  bigint NOT NULL REFERENCES cdp.contacts (id),

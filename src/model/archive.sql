@@ -10,14 +10,17 @@ AS $$
 DECLARE
     was timestamptz;
     found_it boolean;
+    live bigint;
 BEGIN
     CASE object_type
     WHEN 'contact' THEN
-        SELECT c.archived_at INTO was FROM cdp.contacts c WHERE c.id = set_archived.id FOR UPDATE;
+        -- a merged id archives (restores) its survivor
+        live := cdp_internal.lock_contact(id, true);
+        SELECT c.archived_at INTO was FROM cdp.contacts c WHERE c.id = live;
         found_it := FOUND;
-        IF found_it AND (was IS NULL) = archived THEN
+        IF (was IS NULL) = archived THEN
             UPDATE cdp.contacts c SET archived_at = CASE WHEN archived THEN now() END, updated_at = now()
-             WHERE c.id = set_archived.id;
+             WHERE c.id = live;
         END IF;
     WHEN 'organization' THEN
         SELECT o.archived_at INTO was FROM cdp.organizations o WHERE o.id = set_archived.id FOR UPDATE;

@@ -80,6 +80,20 @@ SELECT pg_catalog.pg_extension_config_dump('cdp.attributes', '');
 SELECT pg_catalog.pg_extension_config_dump('cdp_internal.data_tables', '');
 SELECT pg_catalog.pg_extension_config_dump('cdp_internal.data_tables_generation_seq', '');
 
+-- A NULL where a name or id is required is a mistake, not "nothing": 22004
+-- naming what was missing (rather than 'organization "<NULL>" does not exist').
+CREATE FUNCTION cdp_internal.not_null(value anyelement, what text) RETURNS anyelement
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+AS $$
+BEGIN
+    IF value IS NULL THEN
+        RAISE EXCEPTION '% must not be null', what USING ERRCODE = '22004';
+    END IF;
+    RETURN value;
+END
+$$;
+COMMENT ON FUNCTION cdp_internal.not_null(anyelement, text) IS 'The value; 22004 naming what when it is NULL';
+
 -- Helpers that CHECK constraints of array attributes call (one value per element).
 CREATE FUNCTION cdp_internal.array_min_length(elems text[]) RETURNS integer
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
@@ -649,6 +663,7 @@ BEGIN
     SELECT * INTO d FROM cdp_internal.data_tables t
      WHERE t.owner_type = write_values.owner_type AND t.slug = write_values.slug;
     IF NOT FOUND THEN
+        PERFORM cdp_internal.not_null(slug, 'slug');
         RAISE EXCEPTION '% does not exist', cdp_internal.owner_label(owner_type, slug) USING ERRCODE = '42704';
     END IF;
     PERFORM cdp_internal.write_values_with(d, key, "values", source);
@@ -673,7 +688,7 @@ BEGIN
     IF unknown <> '{}' THEN
         RAISE EXCEPTION 'unknown attribute "%" of %: %', (SELECT min(k) FROM jsonb_object_keys(unknown) k),
                         cdp_internal.owner_label(d.owner_type, d.slug), unknown -> (SELECT min(k) FROM jsonb_object_keys(unknown) k)
-            USING ERRCODE = '22023',
+            USING ERRCODE = '42703',
                   DETAIL = format('Attributes of %s: %s.', cdp_internal.owner_label(d.owner_type, d.slug),
                                   coalesce(nullif(array_to_string(d.attribute_slugs, ', '), ''), 'none'));
     END IF;

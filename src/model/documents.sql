@@ -67,6 +67,7 @@ DECLARE
 BEGIN
     SELECT * INTO t FROM cdp.document_templates x WHERE x.slug = alter_document_template.slug FOR UPDATE;
     IF NOT FOUND THEN
+        PERFORM cdp_internal.not_null(slug, 'document template slug');
         RAISE EXCEPTION 'document template "%" does not exist', slug USING ERRCODE = '42704';
     END IF;
     PERFORM cdp_internal.alter_data_table('document_template', slug, t.data_table, 'document_id', add, drop);
@@ -86,6 +87,7 @@ DECLARE
 BEGIN
     SELECT * INTO t FROM cdp.document_templates x WHERE x.slug = drop_document_template.slug FOR UPDATE;
     IF NOT FOUND THEN
+        PERFORM cdp_internal.not_null(slug, 'document template slug');
         RAISE EXCEPTION 'document template "%" does not exist', slug USING ERRCODE = '42704';
     END IF;
     PERFORM cdp_internal.refuse_if_used(format('document template "%s"', slug), 'template', slug);
@@ -115,10 +117,11 @@ DECLARE
 BEGIN
     SELECT * INTO t FROM cdp.document_templates x WHERE x.slug = create_document.template;
     IF NOT FOUND THEN
+        PERFORM cdp_internal.not_null(template, 'document template slug');
         RAISE EXCEPTION 'document template "%" does not exist', template USING ERRCODE = '42704';
     END IF;
     IF contact_id IS NOT NULL THEN
-        c := cdp_internal.live_contact(contact_id);
+        c := cdp_internal.lock_contact(contact_id);
     ELSIF t.owner = 'contact' THEN
         RAISE EXCEPTION 'a document of template "%" needs a contact', template USING ERRCODE = '22023';
     END IF;
@@ -154,6 +157,7 @@ BEGIN
      WHERE x.id = update_document.id
     RETURNING x.template INTO tpl;
     IF NOT FOUND THEN
+        PERFORM cdp_internal.not_null(id, 'document id');
         RAISE EXCEPTION 'document % does not exist', id USING ERRCODE = '42704';
     END IF;
     SELECT * INTO d FROM cdp_internal.data_tables x WHERE x.owner_type = 'document_template' AND x.slug = tpl;

@@ -40,7 +40,13 @@ BEGIN
         RAISE EXCEPTION 'invalid properties of event "%": %', event, properties
             USING ERRCODE = '22023', DETAIL = 'Properties are a JSON object.';
     END IF;
-    contact := cdp.resolve(identifiers, source);
+    contact := cdp.resolve(identifiers, source, on_invalid => 'skip');
+    IF contact IS NULL THEN
+        RETURN NULL;            -- every value was refused (and recorded as a conflict): no one to record it for
+    END IF;
+    -- resolve holds the contact it returns; the one contact lock says so
+    -- here too, so the event lands on the live contact whatever resolve does
+    contact := cdp_internal.lock_contact(contact);
     INSERT INTO cdp.events (contact_id, name, occurred_at, properties, source)
     VALUES (contact, event, coalesce(occurred_at, now()), coalesce(properties, '{}'), source)
     RETURNING id INTO ev;
@@ -48,4 +54,4 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION cdp.track(jsonb, text, jsonb, timestamptz, text) IS
-    'Resolves the contact from its identifiers (cdp.resolve) and records an event; returns the event id';
+    'Resolves the contact from its identifiers (cdp.resolve) and records an event; returns the event id (NULL when no value links to anyone)';

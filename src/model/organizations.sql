@@ -34,22 +34,44 @@ SELECT pg_catalog.pg_extension_config_dump('cdp.organizations', '');
 SELECT pg_catalog.pg_extension_config_dump('cdp.organizations_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('cdp.organization_members', '');
 
--- Refuse cycles in the tree; keep updated_at.
+-- The lock that orders changes of the organization tree: two moves that
+-- would each be fine alone but make a cycle together run one after the other.
+CREATE FUNCTION cdp_internal.lock_organization_tree() RETURNS void
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT pg_advisory_xact_lock(1128546354, 0)    -- 0x43445032, 'CDP2': cdp's tree lock
+$$;
+COMMENT ON FUNCTION cdp_internal.lock_organization_tree() IS
+    'Takes the transaction lock that orders moves in the organization tree';
+
+-- Refuse cycles in the tree; keep updated_at.  A move takes the tree lock
+-- and walks up from the new parent locking each ancestor FOR SHARE: under
+-- READ COMMITTED the walk sees every move committed before it, and under
+-- REPEATABLE READ an ancestor moved since the snapshot raises 40001.
 CREATE FUNCTION cdp_internal.organizations_check_tree() RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    up bigint := NEW.parent_id;
+    hops integer := 0;
 BEGIN
-    IF NEW.parent_id IS NOT NULL AND (TG_OP = 'INSERT' OR NEW.parent_id IS DISTINCT FROM OLD.parent_id) THEN
-        IF EXISTS (WITH RECURSIVE up(id, parent_id) AS (
-                       SELECT o.id, o.parent_id FROM cdp.organizations o WHERE o.id = NEW.parent_id
-                       UNION
-                       SELECT o.id, o.parent_id FROM cdp.organizations o JOIN up ON o.id = up.parent_id)
-                   SELECT 1 FROM up WHERE up.id = NEW.id) THEN
-            RAISE EXCEPTION 'organization "%" cannot be placed under %: that would make a cycle', NEW.slug,
-                            (SELECT format('"%s"', o.slug) FROM cdp.organizations o WHERE o.id = NEW.parent_id)
-                USING ERRCODE = '22023', DETAIL = 'The new parent is the organization itself or one of its descendants.';
-        END IF;
+    -- a new organization has no descendants: only a move can close a cycle
+    IF TG_OP = 'UPDATE' AND NEW.parent_id IS NOT NULL AND NEW.parent_id IS DISTINCT FROM OLD.parent_id THEN
+        PERFORM cdp_internal.lock_organization_tree();
+        WHILE up IS NOT NULL LOOP
+            IF up = NEW.id THEN
+                RAISE EXCEPTION 'organization "%" cannot be placed under %: that would make a cycle', NEW.slug,
+                                (SELECT format('"%s"', o.slug) FROM cdp.organizations o WHERE o.id = NEW.parent_id)
+                    USING ERRCODE = '22023', DETAIL = 'The new parent is the organization itself or one of its descendants.';
+            END IF;
+            SELECT o.parent_id INTO up FROM cdp.organizations o WHERE o.id = up FOR SHARE;
+            hops := hops + 1;
+            IF hops > 100000 THEN
+                RAISE EXCEPTION 'organization tree above "%" does not end', NEW.slug USING ERRCODE = 'XX000';
+            END IF;
+        END LOOP;
     END IF;
     IF TG_OP = 'UPDATE' THEN
         NEW.updated_at := now();
@@ -94,6 +116,7 @@ DECLARE
 BEGIN
     SELECT o.id INTO oid_ FROM cdp.organizations o WHERE o.slug = organization_id.slug;
     IF NOT FOUND THEN
+        PERFORM cdp_internal.not_null(slug, 'organization slug');
         RAISE EXCEPTION 'organization "%" does not exist', slug USING ERRCODE = '42704';
     END IF;
     RETURN oid_;
@@ -131,11 +154,15 @@ RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    org bigint := cdp_internal.organization_id(slug);
+    new_parent bigint := CASE WHEN parent IS NOT NULL THEN cdp_internal.organization_id(parent) END;
 BEGIN
-    UPDATE cdp.organizations o
-       SET parent_id = CASE WHEN move_organization.parent IS NOT NULL
-                            THEN cdp_internal.organization_id(move_organization.parent) END
-     WHERE o.id = cdp_internal.organization_id(move_organization.slug);
+    -- the tree lock before the row lock (the trigger takes it again, for
+    -- moves made by plain UPDATEs): two moves wait here for each other
+    -- instead of each holding its row while waiting for the tree
+    PERFORM cdp_internal.lock_organization_tree();
+    UPDATE cdp.organizations o SET parent_id = new_parent WHERE o.id = org;
 END
 $$;
 COMMENT ON FUNCTION cdp.move_organization(text, text) IS
@@ -151,6 +178,7 @@ DECLARE
 BEGIN
     SELECT * INTO d FROM cdp_internal.data_tables t WHERE t.owner_type = 'profile' AND t.slug = profile_slug;
     IF NOT FOUND OR d.key_column <> 'organization_id' THEN
+        PERFORM cdp_internal.not_null(profile_slug, 'profile slug');
         RAISE EXCEPTION 'organization profile "%" does not exist', profile_slug USING ERRCODE = '42704';
     END IF;
     PERFORM cdp_internal.write_values_with(d, cdp_internal.organization_id(org_slug), "values", NULL);
@@ -165,8 +193,8 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    c bigint := cdp_internal.live_contact(contact_id);
     o bigint := cdp_internal.organization_id(org_slug);
+    c bigint := cdp_internal.lock_contact(contact_id);
 BEGIN
     IF is_primary THEN
         UPDATE cdp.organization_members m SET is_primary = false
@@ -187,11 +215,11 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
+    o bigint := cdp_internal.organization_id(org_slug);
+    c bigint := cdp_internal.lock_contact(contact_id);
     n bigint;
 BEGIN
-    DELETE FROM cdp.organization_members m
-     WHERE m.contact_id = cdp_internal.live_contact(remove_member.contact_id)
-       AND m.organization_id = cdp_internal.organization_id(org_slug);
+    DELETE FROM cdp.organization_members m WHERE m.contact_id = c AND m.organization_id = o;
     GET DIAGNOSTICS n = ROW_COUNT;
     RETURN n > 0;
 END

@@ -2,34 +2,6 @@
 --   Profiles of contacts and organizations: define, alter and drop them (each a
 --   typed table cdp_data.profile_<slug>), and set or remove a contact's values.
 
--- A contact id that follows tombstones to the surviving contact; 42704 if unknown.
-CREATE FUNCTION cdp_internal.live_contact(contact bigint) RETURNS bigint
-LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    cur bigint := contact;
-    nxt bigint;
-    hops integer := 0;
-BEGIN
-    LOOP
-        SELECT c.merged_into INTO nxt FROM cdp.contacts c WHERE c.id = cur;
-        IF NOT FOUND THEN
-            RAISE EXCEPTION 'contact % does not exist', contact USING ERRCODE = '42704';
-        END IF;
-        EXIT WHEN nxt IS NULL;
-        cur := nxt;
-        hops := hops + 1;
-        IF hops > 1000 THEN
-            RAISE EXCEPTION 'merged_into chain of contact % does not end', contact USING ERRCODE = 'XX000';
-        END IF;
-    END LOOP;
-    RETURN cur;
-END
-$$;
-COMMENT ON FUNCTION cdp_internal.live_contact(bigint) IS
-    'The contact itself, or the survivor it was merged into; 42704 if the id is unknown';
-
 -- Profiles and views that use a profile (segments and views, once they exist).
 CREATE FUNCTION cdp_internal.profile_dependents(profile text) RETURNS SETOF text
 LANGUAGE plpgsql STABLE
@@ -96,6 +68,7 @@ DECLARE
 BEGIN
     SELECT * INTO p FROM cdp.profiles t WHERE t.slug = alter_profile.slug FOR UPDATE;
     IF NOT FOUND THEN
+        PERFORM cdp_internal.not_null(slug, 'profile slug');
         RAISE EXCEPTION 'profile "%" does not exist', slug USING ERRCODE = '42704';
     END IF;
     PERFORM cdp_internal.alter_data_table('profile', slug, p.data_table, p.object_type || '_id', add, drop);
@@ -116,6 +89,7 @@ DECLARE
 BEGIN
     SELECT * INTO p FROM cdp.profiles t WHERE t.slug = drop_profile.slug FOR UPDATE;
     IF NOT FOUND THEN
+        PERFORM cdp_internal.not_null(slug, 'profile slug');
         RAISE EXCEPTION 'profile "%" does not exist', slug USING ERRCODE = '42704';
     END IF;
     SELECT string_agg(u, ', ') INTO users FROM cdp_internal.profile_dependents(slug) u;
@@ -134,7 +108,7 @@ COMMENT ON FUNCTION cdp.drop_profile(text) IS
     'Drops a profile, its table and its values; refused while a segment or view uses it';
 
 -- The hot path of write_values_with in C (set_profile.c): one lookup of the
--- profile and the contact, then the generated upsert with a kept plan.
+-- profile, the one contact lock, then the generated upsert with a kept plan.
 CREATE FUNCTION cdp.set_profile(contact_id bigint, slug text, "values" jsonb, source text DEFAULT NULL)
 RETURNS void
 AS 'MODULE_PATHNAME', 'cdp_set_profile'
@@ -154,9 +128,10 @@ DECLARE
 BEGIN
     SELECT * INTO p FROM cdp.profiles t WHERE t.slug = remove_profile.slug AND t.object_type = 'contact';
     IF NOT FOUND THEN
+        PERFORM cdp_internal.not_null(slug, 'profile slug');
         RAISE EXCEPTION 'contact profile "%" does not exist', slug USING ERRCODE = '42704';
     END IF;
-    EXECUTE format('DELETE FROM %s WHERE contact_id = $1', p.data_table) USING cdp_internal.live_contact(contact_id);
+    EXECUTE format('DELETE FROM %s WHERE contact_id = $1', p.data_table) USING cdp_internal.lock_contact(contact_id);
     GET DIAGNOSTICS n = ROW_COUNT;
     RETURN n > 0;
 END

@@ -8,11 +8,14 @@
  * statement, the attribute slugs and the messages are kept per backend and
  * profile, and read again when the generation or the table differ.
  *
- * Rare paths stay in SQL: a merged contact is followed by
- * cdp_internal.live_contact, and values that are not an object of known
- * attributes are handed to cdp_internal.write_values, which raises their error.
+ * The contact goes through the one contact lock (cdp_lock_contact): a merged
+ * id leads to the survivor, and a merge that absorbs the contact while we
+ * write either moves our row or makes us wait and write to the survivor.
+ * Values that are not an object of known attributes are handed to
+ * cdp_internal.write_values, which raises their error.
  */
 #include "model/upsert.h"
+#include "identity/identity.h"
 #include "spi_plans.h"
 
 #include "catalog/pg_type.h"
@@ -23,22 +26,18 @@
 
 PG_FUNCTION_INFO_V1(cdp_set_profile);
 
-/* The profile's generation and table, and the contact (no row: no profile). */
+/* The profile's generation and table (no row: no profile). */
 static cdp_query lookup = {
-	"SELECT d.generation, d.data_table::oid, d.key_column = 'contact_id', c.id, c.merged_into"
-	"  FROM cdp_internal.data_tables d LEFT JOIN cdp.contacts c ON c.id = $2"
+	"SELECT d.generation, d.data_table::oid, d.key_column = 'contact_id'"
+	"  FROM cdp_internal.data_tables d"
 	" WHERE d.owner_type = 'profile' AND d.slug = $1",
-	2, {TEXTOID, INT8OID}
+	1, {TEXTOID}
 };
 
 static cdp_query statement = {
 	"SELECT d.generation, d.data_table::oid, d.upsert_sql, d.attribute_slugs, d.messages"
 	"  FROM cdp_internal.data_tables d WHERE d.owner_type = 'profile' AND d.slug = $1",
 	1, {TEXTOID}
-};
-
-static cdp_query live_contact = {
-	"SELECT cdp_internal.live_contact($1)", 1, {INT8OID}
 };
 
 static cdp_query write_values = {
@@ -88,8 +87,11 @@ profile_upsert(const char *slug, int64 generation, Oid data_table)
 
 	arg = CStringGetTextDatum(slug);
 	cdp_execute(&statement, &arg, " ", false, 0);
+	/* a drop_profile that committed since the lookup: it came first */
 	if (SPI_processed != 1)
-		elog(ERROR, "data table of profile \"%s\" vanished", slug);
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("contact profile \"%s\" does not exist", slug)));
 	row = SPI_tuptable->vals[0];
 	desc = SPI_tuptable->tupdesc;
 	cxt = AllocSetContextCreate(CacheMemoryContext, "cdp profile upsert", ALLOCSET_SMALL_SIZES);
@@ -153,20 +155,28 @@ cdp_set_profile(PG_FUNCTION_ARGS)
 	HeapTuple	row;
 	TupleDesc	desc;
 	bool		isnull;
-	Datum		d;
+	int64		generation;
+	Oid			data_table;
 	int64		key;
 	char	   *slug;
 	const CdpUpsert *upsert;
 	Jsonb	   *values = PG_ARGISNULL(2) ? NULL : PG_GETARG_JSONB_P(2);
 	text	   *source = PG_ARGISNULL(3) ? NULL : PG_GETARG_TEXT_PP(3);
 
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("profile slug must not be null")));
+	if (values == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("values must not be null"),
+				 errhint("Pass '{}' to change nothing, or a JSON null for an attribute to clear it.")));
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 
 	args[0] = PG_ARGISNULL(1) ? (Datum) 0 : PG_GETARG_DATUM(1);
 	nulls[0] = PG_ARGISNULL(1) ? 'n' : ' ';
-	args[1] = PG_ARGISNULL(0) ? (Datum) 0 : PG_GETARG_DATUM(0);
-	nulls[1] = PG_ARGISNULL(0) ? 'n' : ' ';
 	cdp_execute(&lookup, args, nulls, false, 0);
 	slug = PG_ARGISNULL(1) ? "<NULL>" : text_to_cstring(PG_GETARG_TEXT_PP(1));
 	if (SPI_processed != 1 ||
@@ -176,29 +186,16 @@ cdp_set_profile(PG_FUNCTION_ARGS)
 				 errmsg("contact profile \"%s\" does not exist", slug)));
 	row = SPI_tuptable->vals[0];
 	desc = SPI_tuptable->tupdesc;
+	generation = DatumGetInt64(SPI_getbinval(row, desc, 1, &isnull));
+	data_table = DatumGetObjectId(SPI_getbinval(row, desc, 2, &isnull));
 
-	d = SPI_getbinval(row, desc, 4, &isnull);
-	if (isnull)
-	{
-		if (PG_ARGISNULL(0))
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_OBJECT),
-					 errmsg("contact %s does not exist", "<NULL>")));
+	if (PG_ARGISNULL(0))
 		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("contact " INT64_FORMAT " does not exist", PG_GETARG_INT64(0))));
-	}
-	key = DatumGetInt64(d);
-	d = SPI_getbinval(row, desc, 5, &isnull);
-	if (!isnull)
-	{
-		args[0] = d;
-		cdp_execute(&live_contact, args, " ", false, 0);
-		key = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	}
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("contact id must not be null")));
+	key = cdp_lock_contact(PG_GETARG_INT64(0), CDP_LOCK_CHILD_ROWS);
 
-	upsert = profile_upsert(slug, DatumGetInt64(SPI_getbinval(row, desc, 1, &isnull)),
-							DatumGetObjectId(SPI_getbinval(row, desc, 2, &isnull)));
+	upsert = profile_upsert(slug, generation, data_table);
 	if (values == NULL || !known_attributes(values, upsert))
 	{
 		/* raises the error about the values */

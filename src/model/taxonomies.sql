@@ -163,6 +163,7 @@ DECLARE
 BEGIN
     PERFORM 1 FROM cdp.taxonomies t WHERE t.slug = add_term.taxonomy;
     IF NOT FOUND THEN
+        PERFORM cdp_internal.not_null(taxonomy, 'taxonomy slug');
         RAISE EXCEPTION 'taxonomy "%" does not exist', taxonomy USING ERRCODE = '42704';
     END IF;
     FOR i IN 1 .. cardinality(parts) LOOP
@@ -206,15 +207,16 @@ END
 $$;
 COMMENT ON FUNCTION cdp_internal.term_id(text, text) IS 'The id of a term by taxonomy and path; 42704 if unknown';
 
--- Check an object reference and return the id to store (a contact's survivor).
+-- Check an object reference and return the id to store: a contact goes
+-- through the one contact lock (its survivor, locked, is returned).
 CREATE FUNCTION cdp_internal.object_id(object_type text, id bigint) RETURNS bigint
-LANGUAGE plpgsql STABLE
+LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     CASE object_type
     WHEN 'contact' THEN
-        RETURN cdp_internal.live_contact(id);
+        RETURN cdp_internal.lock_contact(id);
     WHEN 'organization' THEN
         PERFORM 1 FROM cdp.organizations o WHERE o.id = object_id.id;
     WHEN 'document' THEN
@@ -230,7 +232,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION cdp_internal.object_id(text, bigint) IS
-    'Checks that a contact, organization or document exists; follows merged contacts to the survivor';
+    'Checks that a contact, organization or document exists; a contact is locked through cdp_internal.lock_contact, which follows merges to the survivor';
 
 CREATE FUNCTION cdp.classify(object_type text, id bigint, taxonomy text, path text)
 RETURNS void
@@ -244,6 +246,7 @@ DECLARE
 BEGIN
     SELECT t.object_types INTO allowed FROM cdp.taxonomies t WHERE t.slug = classify.taxonomy;
     IF NOT FOUND THEN
+        PERFORM cdp_internal.not_null(taxonomy, 'taxonomy slug');
         RAISE EXCEPTION 'taxonomy "%" does not exist', taxonomy USING ERRCODE = '42704';
     END IF;
     IF NOT object_type = ANY (allowed) THEN
@@ -328,7 +331,8 @@ DECLARE
     tags bigint[];
     n integer;
 BEGIN
-    tags := ARRAY(SELECT cdp_internal.ensure_tag(p) FROM unnest(paths) p);
+    -- new tags are created in slug order, so two calls creating the same tags wait, not deadlock
+    tags := ARRAY(SELECT cdp_internal.ensure_tag(p) FROM unnest(paths) p ORDER BY cdp_internal.tag_slug(p));
     CASE object_type
     WHEN 'contact' THEN
         INSERT INTO cdp.contact_tags (contact_id, tag_id) SELECT DISTINCT obj, t FROM unnest(tags) t ON CONFLICT DO NOTHING;

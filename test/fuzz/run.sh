@@ -16,7 +16,7 @@ src=$fuzz/../../src
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(fuzz_email fuzz_phone fuzz_uuid fuzz_oauth fuzz_text fuzz_segment)
+[ ${#targets[@]} -gt 0 ] || targets=(fuzz_email fuzz_phone fuzz_uuid fuzz_oauth fuzz_text fuzz_segment fuzz_merge_rules)
 
 CC=${CC:-clang}
 CXX=${CXX:-clang++}
@@ -34,6 +34,7 @@ sources() {
 		fuzz_text) echo "$id/text_core.c" ;;
 		fuzz_segment) local sg=$src/segment
 			echo "$sg/segment_lexer.c $sg/segment_parse.c $sg/segment_print.c $sg/segment_codec.c" ;;
+		fuzz_merge_rules) echo "$src/identity/merge_rules.c $src/identity/union_find.c" ;;
 		*) echo "run.sh: unknown target $1" >&2; return 1 ;;
 	esac
 }

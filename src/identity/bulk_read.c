@@ -1,0 +1,576 @@
+/*
+ * bulk_read.c
+ *	  resolve_all's read phase: the input through a cursor, each distinct raw
+ *	  value normalised once (a refused one kept as invalid), the identifier
+ *	  locks, and the existing graph with its contacts locked.
+ */
+#include "cdp.h"
+#include "identity/bulk.h"
+
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "common/hashfn.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/memutils.h"
+
+#define FETCH_BATCH		10000	/* rows per cursor fetch */
+#define READ_NOTICE_EVERY 100000
+
+/* A string key -> dense index map (records, values, raw spellings). */
+typedef struct strmap_entry
+{
+	const char *key;
+	uint32		hash;
+	int32		index;
+	char		status;
+} strmap_entry;
+
+#define SH_PREFIX strmap
+#define SH_ELEMENT_TYPE strmap_entry
+#define SH_KEY_TYPE const char *
+#define SH_KEY key
+#define SH_HASH_KEY(tb, k) hash_bytes((const unsigned char *) (k), strlen(k))
+#define SH_EQUAL(tb, a, b) (strcmp(a, b) == 0)
+#define SH_STORE_HASH
+#define SH_GET_HASH(tb, a) a->hash
+#define SH_SCOPE static inline
+#define SH_DECLARE
+#define SH_DEFINE
+#include "lib/simplehash.h"
+
+typedef struct read_maps
+{
+	strmap_hash *records;
+	strmap_hash *values;		/* kind, normalised value -> value */
+	strmap_hash *raw;			/* kind, region, raw value -> value */
+} read_maps;
+
+static cdp_query any_identifier_query = {
+	"SELECT EXISTS (SELECT 1 FROM cdp.identifiers)", 0
+};
+
+static cdp_query suppressed_query = {
+	"SELECT u.kind, u.value FROM unnest($1::text[], $2::text[]) AS u(kind, value)"
+	" WHERE EXISTS (SELECT 1 FROM cdp.suppressions x WHERE x.kind = u.kind"
+	"   AND x.value_hash = cdp_internal.identifier_hash(u.kind, u.value))"
+	" LIMIT 1",
+	2, {TEXTARRAYOID, TEXTARRAYOID}
+};
+
+static cdp_query lookup_query = {
+	"SELECT u.n, i.id, i.contact_id"
+	"  FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS u(kind, value, n)"
+	"  JOIN cdp.identifiers i ON i.kind = u.kind AND i.value = u.value",
+	2, {TEXTARRAYOID, TEXTARRAYOID}
+};
+
+static cdp_query blocks_query = {
+	"SELECT contact_a, contact_b FROM cdp.merge_blocks"
+	" WHERE contact_a = ANY($1) AND contact_b = ANY($1)",
+	1, {INT8ARRAYOID}
+};
+
+static cdp_query kind_counts_query = {
+	"SELECT contact_id, kind, count(*) FROM cdp.identifiers"
+	" WHERE contact_id = ANY($1) AND kind = ANY($2) GROUP BY 1, 2",
+	2, {INT8ARRAYOID, TEXTARRAYOID}
+};
+
+static int
+column_of(TupleDesc desc, const char *name, bool required)
+{
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		if (att->attisdropped || strcmp(NameStr(att->attname), name) != 0)
+			continue;
+		if (att->atttypid != TEXTOID && att->atttypid != VARCHAROID)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("column \"%s\" of the resolve_all query must be of type text, not %s",
+							name, format_type_be(att->atttypid)),
+					 errhint("Cast it in the query, for example %s::text.", name)));
+		return i + 1;
+	}
+	if (required)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("the resolve_all query has no column \"%s\"", name),
+				 errhint("The query returns record_id, kind and value, and optionally source and region, all text.")));
+	return 0;
+}
+
+static char *
+column_text(HeapTuple tuple, TupleDesc desc, int column)
+{
+	bool		isnull;
+	Datum		d;
+
+	if (column == 0)
+		return NULL;
+	d = SPI_getbinval(tuple, desc, column, &isnull);
+	return isnull ? NULL : TextDatumGetCString(d);
+}
+
+static int32
+add_record(bulk_state *s, read_maps *maps, char *record_id)
+{
+	bool		found;
+	strmap_entry *e = strmap_insert(maps->records, record_id, &found);
+
+	if (!found)
+	{
+		if (s->nrecords == s->records_cap)
+		{
+			s->records_cap *= 2;
+			s->records = repalloc_huge(s->records, sizeof(char *) * s->records_cap);
+		}
+		s->records[s->nrecords] = record_id;
+		e->index = s->nrecords++;
+	}
+	return e->index;
+}
+
+static int32
+new_value(bulk_state *s, const cdp_kind *kind, const char *value, char *raw, char *source)
+{
+	bulk_value *v;
+
+	if (s->nvalues == s->values_cap)
+	{
+		s->values_cap *= 2;
+		s->values = repalloc_huge(s->values, sizeof(bulk_value) * s->values_cap);
+	}
+	v = &s->values[s->nvalues];
+	memset(v, 0, sizeof(bulk_value));
+	v->kind = kind;
+	v->value = value;
+	v->raw_value = raw;
+	v->source = source;
+	return s->nvalues++;
+}
+
+/*
+ * The value of one row.  Each distinct spelling (kind, region, raw value) is
+ * normalised once, so the same value arriving from many records costs one
+ * normaliser call; spellings normalising alike share their value.  A
+ * spelling the normaliser refuses is a value of its own, marked invalid.
+ */
+static int32
+value_of_row(bulk_state *s, read_maps *maps, const cdp_kind *kind, char *raw,
+			 char *region, char *source)
+{
+	bool		found;
+	char	   *key = psprintf("%s%c%s%c%s", kind->kind, '\x1f', region ? region : "",
+							   '\x1f', raw);
+	strmap_entry *e = strmap_insert(maps->raw, key, &found);
+	cdp_norm_error err;
+	text	   *normalized;
+
+	if (found)
+	{
+		pfree(key);
+		return e->index;
+	}
+	/* an error here leaves the entry half made, but aborts the whole call */
+	normalized = cdp_try_normalize(kind->normalizer, raw, strlen(raw), region, &err);
+	if (normalized == NULL)
+	{
+		int32		v = new_value(s, kind, raw, raw, source);
+
+		s->values[v].invalid = cdp_invalid_reason(&err, region);
+		s->invalid_values++;
+		e->index = v;
+	}
+	else
+	{
+		char	   *value = text_to_cstring(normalized);
+		char	   *vkey = psprintf("%s%c%s", kind->kind, '\x1f', value);
+		strmap_entry *ve = strmap_insert(maps->values, vkey, &found);
+
+		if (!found)
+		{
+			ve->index = new_value(s, kind, value, raw, source);
+			s->values[ve->index].blocked = cdp_value_blocked(kind, value);
+		}
+		e->index = ve->index;
+	}
+	return e->index;
+}
+
+/* Read and normalise the whole input through a cursor. */
+void
+cdp_bulk_read(bulk_state *s, const char *query)
+{
+	SPIPlanPtr	plan;
+	Portal		portal;
+	read_maps	maps;
+	int			c_record,
+				c_kind,
+				c_value,
+				c_source,
+				c_region;
+	int64		rows = 0;
+
+	maps.records = strmap_create(CurrentMemoryContext, 1024, NULL);
+	maps.values = strmap_create(CurrentMemoryContext, 1024, NULL);
+	maps.raw = strmap_create(CurrentMemoryContext, 1024, NULL);
+	s->records_cap = s->values_cap = 1024;
+	s->records = palloc(sizeof(char *) * s->records_cap);
+	s->values = palloc(sizeof(bulk_value) * s->values_cap);
+	s->links_cap = 1024;
+	s->links = palloc(sizeof(cdp_mr_link) * s->links_cap);
+	s->link_source = palloc(sizeof(char *) * s->links_cap);
+
+	/* the caller's query: its text varies, so it is prepared here */
+	plan = SPI_prepare(query, 0, NULL);
+	if (plan == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_SYNTAX_ERROR),
+				 errmsg("could not prepare the resolve_all query: %s",
+						SPI_result_code_string(SPI_result))));
+	if (!SPI_is_cursor_plan(plan))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the resolve_all query must be a single SELECT returning rows")));
+	portal = SPI_cursor_open(NULL, plan, NULL, NULL, true);
+	c_record = column_of(portal->tupDesc, "record_id", true);
+	c_kind = column_of(portal->tupDesc, "kind", true);
+	c_value = column_of(portal->tupDesc, "value", true);
+	c_source = column_of(portal->tupDesc, "source", false);
+	c_region = column_of(portal->tupDesc, "region", false);
+
+	for (;;)
+	{
+		SPI_cursor_fetch(portal, true, FETCH_BATCH);
+		if (SPI_processed == 0)
+			break;
+		for (uint64 r = 0; r < SPI_processed; r++)
+		{
+			HeapTuple	t = SPI_tuptable->vals[r];
+			TupleDesc	desc = SPI_tuptable->tupdesc;
+			char	   *record_id = column_text(t, desc, c_record);
+			char	   *kind_name = column_text(t, desc, c_kind);
+			char	   *raw = column_text(t, desc, c_value);
+			char	   *source = column_text(t, desc, c_source);
+			char	   *region = column_text(t, desc, c_region);
+			const cdp_kind *kind;
+			int32		value;
+
+			CHECK_FOR_INTERRUPTS();
+			if (record_id == NULL || kind_name == NULL || raw == NULL)
+				ereport(ERROR,
+						(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+						 errmsg("row %lld of the resolve_all query has a null %s",
+								(long long) rows + r + 1,
+								record_id == NULL ? "record_id" : kind_name == NULL ? "kind" : "value")));
+			kind = cdp_find_kind(s->kinds, kind_name);
+			if (kind == NULL)
+				ereport(ERROR,
+						(errcode(ERRCODE_UNDEFINED_OBJECT),
+						 errmsg("unknown identifier kind: \"%s\"", kind_name),
+						 errdetail("Row %lld of the resolve_all query, record \"%s\".",
+								   (long long) rows + r + 1, record_id)));
+			value = value_of_row(s, &maps, kind, raw, region, source);
+			if (s->values[value].invalid != NULL)
+				s->invalid_rows++;
+
+			if (s->nlinks == s->links_cap)
+			{
+				s->links_cap *= 2;
+				s->links = repalloc_huge(s->links, sizeof(cdp_mr_link) * s->links_cap);
+				s->link_source = repalloc_huge(s->link_source, sizeof(char *) * s->links_cap);
+			}
+			s->links[s->nlinks].record = add_record(s, &maps, record_id);
+			s->links[s->nlinks].value = value;
+			s->link_source[s->nlinks] = source;
+			s->nlinks++;
+		}
+		rows += SPI_processed;
+		if (rows / READ_NOTICE_EVERY != (rows - SPI_processed) / READ_NOTICE_EVERY)
+			ereport(NOTICE,
+					(errmsg("resolve_all: read %lld rows, %d records, %d distinct identifiers",
+							(long long) rows, s->nrecords, s->nvalues - s->invalid_values)));
+		SPI_freetuptable(SPI_tuptable);
+	}
+	SPI_cursor_close(portal);
+	ereport(NOTICE,
+			(errmsg("resolve_all: read %lld rows: %d records, %d distinct identifiers",
+					(long long) rows, s->nrecords, s->nvalues - s->invalid_values)));
+	if (s->invalid_rows > 0)
+		ereport(NOTICE,
+				(errmsg("resolve_all: skipped %lld invalid values (%d distinct), recorded as invalid conflicts",
+						(long long) s->invalid_rows, s->invalid_values)));
+	strmap_destroy(maps.raw);
+	strmap_destroy(maps.values);
+	strmap_destroy(maps.records);
+}
+
+/*
+ * The identifier-value locks of every valid value of the input, as resolve
+ * takes them, before anything is looked up: a concurrent resolve of one of
+ * them waits for this load, then finds what it wrote.
+ */
+void
+cdp_bulk_lock_values(bulk_state *s)
+{
+	cdp_value_locks locks;
+
+	memset(&locks, 0, sizeof(locks));
+	for (int32 v = 0; v < s->nvalues; v++)
+		if (s->values[v].invalid == NULL)
+			cdp_value_locks_add(&locks, s->values[v].kind->kind, s->values[v].value);
+	cdp_value_locks_take(&locks);
+}
+
+/*
+ * The kinds and values of the valid values from *next on, at most a batch,
+ * as two text[]; index[] receives their value numbers.  Returns how many.
+ */
+static int
+value_batch(bulk_state *s, int32 *next, Datum *args, int32 *index)
+{
+	char	  **kinds = palloc(sizeof(char *) * BULK_BATCH);
+	char	  **values = palloc(sizeof(char *) * BULK_BATCH);
+	int			n = 0;
+
+	for (; *next < s->nvalues && n < BULK_BATCH; (*next)++)
+	{
+		bulk_value *v = &s->values[*next];
+
+		if (v->invalid != NULL)
+			continue;
+		kinds[n] = v->kind->kind;
+		values[n] = (char *) v->value;
+		index[n] = *next;
+		n++;
+	}
+	args[0] = cdp_text_array(kinds, n);
+	args[1] = cdp_text_array(values, n);
+	pfree(kinds);
+	pfree(values);
+	return n;
+}
+
+/* Under REPEATABLE READ, what the locks waited for must be in our snapshot. */
+void
+cdp_bulk_check_unchanged(bulk_state *s)
+{
+	int32	   *index;
+
+	if (!IsolationUsesXactSnapshot())
+		return;
+	index = palloc(sizeof(int32) * BULK_BATCH);
+	for (int32 next = 0; next < s->nvalues;)
+	{
+		Datum		args[2];
+
+		if (value_batch(s, &next, args, index) == 0)
+			break;
+		cdp_check_values_unchanged(args[0], args[1]);
+	}
+}
+
+/*
+ * A forgotten person's identifiers are refused here too (42501); checked
+ * under the identifier locks, as resolve does.
+ */
+void
+cdp_bulk_refuse_suppressed(bulk_state *s)
+{
+	int32	   *index = palloc(sizeof(int32) * BULK_BATCH);
+
+	if (!cdp_any_suppressions())
+		return;
+	for (int32 next = 0; next < s->nvalues;)
+	{
+		Datum		args[2];
+
+		if (value_batch(s, &next, args, index) == 0)
+			break;
+		cdp_execute(&suppressed_query, args, NULL, true, 1);
+		if (SPI_processed > 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("identifier %s \"%s\" belongs to a forgotten person",
+							SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1),
+							SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2)),
+					 errdetail("cdp.forget_contact() erased this person; their identifiers may not be collected again.")));
+	}
+}
+
+/* Values that may link records to a contact. */
+static bool
+links(const bulk_value *v)
+{
+	return v->invalid == NULL && !v->blocked && v->kind->matchable;
+}
+
+/*
+ * The owner lookup of cdp_lock_value_owners: which values are stored, on
+ * which contact; returns the owners of the values that link.
+ */
+static int64 *
+lookup_values(void *arg, int *nowners)
+{
+	bulk_state *s = arg;
+	int32	   *index = palloc(sizeof(int32) * BULK_BATCH);
+	int64	   *owners;
+	int			n = 0;
+
+	for (int32 v = 0; v < s->nvalues; v++)
+		s->values[v].existing_id = s->values[v].owner = 0;
+	for (int32 next = 0; next < s->nvalues;)
+	{
+		Datum		args[2];
+
+		CHECK_FOR_INTERRUPTS();
+		if (value_batch(s, &next, args, index) == 0)
+			break;
+		cdp_execute(&lookup_query, args, NULL, false, 0);
+		for (uint64 r = 0; r < SPI_processed; r++)
+		{
+			HeapTuple	t = SPI_tuptable->vals[r];
+			TupleDesc	d = SPI_tuptable->tupdesc;
+			bool		isnull;
+			bulk_value *v = &s->values[index[DatumGetInt64(SPI_getbinval(t, d, 1, &isnull)) - 1]];
+
+			v->existing_id = DatumGetInt64(SPI_getbinval(t, d, 2, &isnull));
+			v->owner = DatumGetInt64(SPI_getbinval(t, d, 3, &isnull));
+			if (links(v))
+				n++;
+		}
+		SPI_freetuptable(SPI_tuptable);
+	}
+	owners = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64) * Max(n, 1));
+	n = 0;
+	for (int32 v = 0; v < s->nvalues; v++)
+		if (s->values[v].owner != 0 && links(&s->values[v]))
+			owners[n++] = s->values[v].owner;
+	*nowners = n;
+	return owners;
+}
+
+static int32
+contact_index(bulk_state *s, int64 id)
+{
+	int32		lo = 0;
+	int32		hi = s->ncontacts - 1;
+
+	while (lo <= hi)
+	{
+		int32		mid = lo + (hi - lo) / 2;
+
+		if (s->contacts[mid].id == id)
+			return mid;
+		if (s->contacts[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return -1;
+}
+
+/*
+ * The existing graph: which input values are stored already, the contacts
+ * holding those that link (locked FOR UPDATE in ascending id order, looked
+ * up again until nothing moved, as resolve does), their limited-kind counts
+ * and merge blocks.
+ */
+void
+cdp_bulk_read_existing(bulk_state *s)
+{
+	cdp_locked_contacts locked;
+	int64	   *ids;
+	int32		n = 0;
+	bool		isnull;
+
+	s->ncontacts = 0;
+	s->contacts = palloc(sizeof(cdp_mr_contact));
+	s->evidence = palloc(sizeof(int32));
+
+	/*
+	 * An initial load into an empty graph has nothing to look up; under the
+	 * identifier locks, no value of the input can appear meanwhile.
+	 */
+	cdp_execute(&any_identifier_query, NULL, NULL, false, 1);
+	if (!DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)))
+		return;
+
+	cdp_lock_value_owners(lookup_values, s, &locked);
+
+	/* the contacts: the owners of linking values, ascending */
+	ids = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64) * Max(s->nvalues, 1));
+	for (int32 v = 0; v < s->nvalues; v++)
+		if (s->values[v].owner != 0 && links(&s->values[v]))
+			ids[n++] = s->values[v].owner;
+	qsort(ids, n, sizeof(int64), cdp_compare_int64);
+	s->contacts = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(cdp_mr_contact) * Max(n, 1));
+	s->evidence = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int32) * Max(n, 1));
+	for (int32 i = 0; i < n; i++)
+		if (i == 0 || ids[i] != ids[i - 1])
+		{
+			s->contacts[s->ncontacts].id = ids[i];
+			s->contacts[s->ncontacts].created_at = cdp_locked_created_at(&locked, ids[i]);
+			s->evidence[s->ncontacts] = -1;
+			ids[s->ncontacts++] = ids[i];
+		}
+	for (int32 v = 0; v < s->nvalues; v++)
+		if (s->values[v].owner != 0 && links(&s->values[v]))
+		{
+			int32		c = contact_index(s, s->values[v].owner);
+
+			if (s->evidence[c] < 0)
+				s->evidence[c] = v;
+		}
+	if (s->ncontacts == 0)
+		return;
+
+	/* merge blocks among them */
+	{
+		Datum		args[1] = {cdp_int8_array(ids, s->ncontacts)};
+
+		cdp_execute(&blocks_query, args, NULL, true, 0);
+		s->nblocks = SPI_processed;
+		s->blocks = palloc(sizeof(int32) * 2 * Max(s->nblocks, 1));
+		for (int b = 0; b < s->nblocks; b++)
+			for (int side = 0; side < 2; side++)
+				s->blocks[2 * b + side] =
+					contact_index(s, DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[b],
+																 SPI_tuptable->tupdesc,
+																 side + 1, &isnull)));
+		SPI_freetuptable(SPI_tuptable);
+	}
+
+	/* what they hold of the limited kinds, whole contacts counted */
+	if (s->kinds->nlimited > 0)
+	{
+		char	  **names = palloc(sizeof(char *) * s->kinds->nlimited);
+		int			nnames = 0;
+		Datum		args[2];
+		size_t		size = sizeof(int32) * s->kinds->nlimited * (size_t) s->ncontacts;
+
+		for (int k = 0; k < s->kinds->nkinds; k++)
+			if (s->kinds->limited_slot[k] >= 0)
+				names[nnames++] = s->kinds->kinds[k].kind;
+		args[0] = cdp_int8_array(ids, s->ncontacts);
+		args[1] = cdp_text_array(names, nnames);
+		cdp_execute(&kind_counts_query, args, NULL, true, 0);
+		s->counts = MemoryContextAllocHuge(CurrentMemoryContext, size);
+		memset(s->counts, 0, size);
+		for (uint64 r = 0; r < SPI_processed; r++)
+		{
+			HeapTuple	t = SPI_tuptable->vals[r];
+			int32		c = contact_index(s, DatumGetInt64(SPI_getbinval(t, SPI_tuptable->tupdesc, 1, &isnull)));
+			const cdp_kind *kind = cdp_find_kind(s->kinds, SPI_getvalue(t, SPI_tuptable->tupdesc, 2));
+			int64		count = DatumGetInt64(SPI_getbinval(t, SPI_tuptable->tupdesc, 3, &isnull));
+
+			if (c >= 0 && kind != NULL)
+				s->counts[c * s->kinds->nlimited + s->kinds->limited_slot[kind - s->kinds->kinds]] =
+					(int32) Min(count, PG_INT32_MAX);
+		}
+		SPI_freetuptable(SPI_tuptable);
+	}
+}
