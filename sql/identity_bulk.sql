@@ -22,7 +22,7 @@ BEGIN
     TRUNCATE last_bulk;
     INSERT INTO last_bulk SELECT * FROM cdp.resolve_all(query);
     INSERT INTO names SELECT DISTINCT ON (b.contact_id) b.contact_id, 'new ' || b.record_id
-      FROM last_bulk b ORDER BY b.contact_id, b.record_id
+      FROM last_bulk b WHERE b.contact_id IS NOT NULL ORDER BY b.contact_id, b.record_id
     ON CONFLICT (id) DO NOTHING;
     RETURN QUERY SELECT b.record_id, pg_temp.who(b.contact_id) FROM last_bulk b ORDER BY 1;
 END
@@ -107,6 +107,24 @@ SELECT * FROM conflicts WHERE rule = 'merge_block';
 SELECT * FROM people WHERE contact IN ('mba', 'mbb') ORDER BY contact;
 
 --
+-- Invalid values never fail a load: each is skipped and recorded as an
+-- invalid conflict with the value as it came and the reason; a record with
+-- no valid value resolves to no contact (NULL).
+--
+SET client_min_messages = notice;
+CREATE TEMP TABLE invalid_load AS SELECT * FROM cdp.resolve_all($$SELECT * FROM (VALUES
+    ('v1', 'email', 'val@example.com', NULL), ('v1', 'phone', '0000000000', 'FR'),
+    ('v2', 'email', 'a@@example.com', NULL), ('v2', 'phone', '06 11 11 11 11', 'ZZ'),
+    ('v3', 'phone', '0000000000', 'FR'), ('v3', 'email', 'VAL@example.com', NULL))
+    v(record_id, kind, value, region)$$);
+SET client_min_messages = warning;
+INSERT INTO names SELECT DISTINCT ON (contact_id) contact_id, 'new ' || record_id
+  FROM invalid_load WHERE contact_id IS NOT NULL ORDER BY contact_id, record_id;
+SELECT record_id, pg_temp.who(contact_id) AS contact FROM invalid_load ORDER BY 1;
+SELECT rule, kind, value, pg_temp.who(other_contact_id) AS record_contact, reason
+  FROM cdp.identity_conflicts WHERE rule = 'invalid' ORDER BY id;
+
+--
 -- Progress: a NOTICE per phase and per tenth of the linking
 --
 SET client_min_messages = notice;
@@ -128,8 +146,6 @@ SELECT * FROM cdp.resolve_all($$SELECT * FROM (VALUES ('r1', 'email', 'a@example
 SELECT * FROM cdp.resolve_all($$SELECT NULL::text AS record_id, 'email' AS kind, 'a@example.com' AS value$$);
 SELECT * FROM cdp.resolve_all($$SELECT 'r1' AS record_id, 'email' AS kind, NULL::text AS value$$);
 SELECT * FROM cdp.resolve_all($$SELECT * FROM (VALUES ('r1', 'email', 'a@example.com'), ('r2', 'fax', '123')) v(record_id, kind, value)$$);
-SELECT * FROM cdp.resolve_all($$SELECT * FROM (VALUES ('r1', 'email', 'a@example.com'), ('r2', 'email', 'a@@example.com')) v(record_id, kind, value)$$);
-SELECT * FROM cdp.resolve_all($$SELECT 'r1' AS record_id, 'phone' AS kind, '06 11 11 11 11' AS value, 'ZZ' AS region$$);
 SELECT * FROM cdp.resolve_all('DELETE FROM cdp.identifiers');
 SELECT * FROM cdp.resolve_all(NULL);
 SELECT count(*) - :before_contacts AS new_contacts FROM cdp.contacts;
@@ -147,7 +163,8 @@ SELECT cdp.identity_graph(NULL);
 --
 -- Clean up: this file's rows go, kinds and sequences are put back.
 --
-DELETE FROM cdp.identity_conflicts WHERE coalesce(contact_id, other_contact_id) > :contacts_before;
+DELETE FROM cdp.identity_conflicts WHERE coalesce(contact_id, other_contact_id) > :contacts_before
+    OR (rule = 'invalid' AND value IN ('0000000000', 'a@@example.com', '06 11 11 11 11'));
 DELETE FROM cdp.merges WHERE survivor_id > :contacts_before;
 DELETE FROM cdp.merge_blocks WHERE contact_a > :contacts_before;
 DELETE FROM cdp.identifiers WHERE contact_id > :contacts_before;
