@@ -28,6 +28,10 @@ OBJS = \
 	src/identity/resolve.o \
 	src/identity/resolve_write.o \
 	src/identity/union_find.o \
+	src/identity/merge_rules.o \
+	src/identity/bulk_read.o \
+	src/identity/bulk_link.o \
+	src/identity/bulk_write.o \
 	src/identity/bulk_resolve.o \
 	src/model/upsert_fmgr.o \
 	src/model/set_profile.o \
@@ -72,10 +76,15 @@ UPGRADES_built = src/updates/cdp--0.1.0--0.2.0.sql
 DATA_built = cdp--$(EXTVERSION).sql $(UPGRADES_built)
 DATA = $(filter-out $(UPGRADES_built),$(wildcard src/updates/cdp--*--*.sql))
 EXTRA_CLEAN = src/identifier/email_type.sql src/identifier/phone_type.sql \
-	test/fuzz/bin results regression.diffs regression.out
+	test/fuzz/bin results regression.diffs regression.out output_iso
 
 REGRESS = $(basename $(notdir $(sort $(wildcard sql/*.sql))))
 REGRESS_OPTS = --load-extension=cdp --inputdir=.
+
+# Isolation specs (PostgreSQL's isolation tester): two sessions per pair of
+# write paths, in forced interleavings; results go to output_iso/.
+ISOLATION = $(basename $(notdir $(sort $(wildcard test/isolation/specs/*.spec))))
+ISOLATION_OPTS = --load-extension=cdp --inputdir=test/isolation
 
 PG_CPPFLAGS = -I$(CURDIR)/src
 PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers \
@@ -97,10 +106,21 @@ include $(PGXS)
 cdp--$(EXTVERSION).sql: $(SQL_SOURCES) cdp.control
 	cat $(SQL_SOURCES) > $@
 
-# 0.2.0 changed some model functions (0.2.0-model.sql) and added segments.
-src/updates/cdp--0.1.0--0.2.0.sql: src/updates/0.2.0-model.sql \
-		src/segment/segment_type.sql src/segment/segment_json.sql src/segment/segments.sql
-	cat $^ > $@
+# The 0.1.0 -> 0.2.0 upgrade: what changed in tables (0.2.0-before.sql), the
+# segment sources whole (new in 0.2.0), every function of the older sources
+# replaced from the same files as the install script, then 0.2.0-after.sql.
+UPGRADE_FUNCTION_SOURCES = src/identifier/kinds.sql src/identifier/identifier.sql \
+	src/identity/kind_integrity.sql src/identity/identity.sql src/identity/graph.sql \
+	src/model/catalog.sql src/model/organizations.sql src/model/documents.sql \
+	src/model/profiles.sql src/model/taxonomies.sql src/model/events.sql \
+	src/model/archive.sql src/model/merge.sql
+SEGMENT_SOURCES = src/segment/segment_type.sql src/segment/segment_json.sql src/segment/segments.sql
+
+src/updates/cdp--0.1.0--0.2.0.sql: src/updates/0.2.0-before.sql $(SEGMENT_SOURCES) \
+		src/updates/replace_functions.awk $(UPGRADE_FUNCTION_SOURCES) src/updates/0.2.0-after.sql
+	{ cat src/updates/0.2.0-before.sql $(SEGMENT_SOURCES); \
+	  awk -f src/updates/replace_functions.awk $(UPGRADE_FUNCTION_SOURCES); \
+	  cat src/updates/0.2.0-after.sql; } > $@
 
 src/identifier/email_type.sql: src/identifier/normtext_type.sql.in
 	sed -e 's/@TYPE@/email/g' -e 's/@INPUT_VOLATILITY@/IMMUTABLE/g' \

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # run-in-cluster.sh: the body of `make test`, run by test/cluster.sh inside a
-# throwaway cluster.  Each suite's results are counted; the last line is
+# throwaway cluster.  Each suite's results (a pg_regress test, an isolation
+# spec, a TAP test) are counted; the last line is
 # "N passed, N failed" and the exit status is non-zero on any failure.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -14,14 +15,29 @@ count() {	# count <passed> <failed>
 	failed=$((failed + $2))
 }
 
+# installcheck runs pg_regress and then the isolation tester in one recipe,
+# which stops at the first failure: they are run one at a time so that a
+# failing pg_regress test does not hide the isolation results.
 echo "== pg_regress (sql/, expected/)"
-make -s installcheck >"$log/regress.out" 2>&1
+make -s installcheck ISOLATION= >"$log/regress.out" 2>&1
 regress_status=$?
 cat "$log/regress.out"
 ok=$(grep -cE '^(ok|test) .* ok|\.\.\. ok' "$log/regress.out")
 bad=$(grep -cE 'FAILED|failed \(ignored\)' "$log/regress.out")
 if [ "$regress_status" -ne 0 ]; then
 	[ -f regression.diffs ] && cat regression.diffs
+	[ "$bad" -eq 0 ] && bad=1
+fi
+count "$ok" "$bad"
+
+echo "== isolation tester (test/isolation/specs, test/isolation/expected)"
+make -s installcheck REGRESS= >"$log/isolation.out" 2>&1
+isolation_status=$?
+cat "$log/isolation.out"
+ok=$(grep -cE '\.\.\. ok' "$log/isolation.out")
+bad=$(grep -cE '\.\.\. FAILED' "$log/isolation.out")
+if [ "$isolation_status" -ne 0 ]; then
+	[ -f output_iso/regression.diffs ] && cat output_iso/regression.diffs
 	[ "$bad" -eq 0 ] && bad=1
 fi
 count "$ok" "$bad"
