@@ -47,3 +47,66 @@ INSERT INTO cdp.identifier_kinds (kind, title, normalizer, priority) VALUES
 -- rows are recreated by CREATE EXTENSION.
 SELECT pg_catalog.pg_extension_config_dump('cdp.identifier_kinds',
     $$WHERE kind NOT IN ('external_id', 'oauth', 'email', 'phone', 'uuid', 'anonymous')$$);
+
+-- An administrator's changes to a built-in kind (a limit, blocked values, a
+-- new priority) are user data too, but the rows come from CREATE EXTENSION,
+-- so pg_dump leaves them out.  They are kept here as well (a trigger copies
+-- every change of a built-in row), this table is dumped whole, and restoring
+-- a row of it applies it to the built-in kind CREATE EXTENSION made.
+CREATE TABLE cdp_internal.builtin_kind_settings (
+    kind             text PRIMARY KEY,
+    title            text NOT NULL,
+    slugs            text[] NOT NULL,
+    max_per_contact  integer,
+    priority         integer NOT NULL,
+    matchable        boolean NOT NULL,
+    blocked_values   text[] NOT NULL,
+    blocked_patterns text[] NOT NULL
+);
+COMMENT ON TABLE cdp_internal.builtin_kind_settings IS
+    'The settings of built-in identifier kinds as an administrator changed them, for pg_dump';
+SELECT pg_catalog.pg_extension_config_dump('cdp_internal.builtin_kind_settings', '');
+
+CREATE FUNCTION cdp_internal.keep_builtin_kind_settings() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF NEW.kind IN ('external_id', 'oauth', 'email', 'phone', 'uuid', 'anonymous') THEN
+        INSERT INTO cdp_internal.builtin_kind_settings AS s
+        VALUES (NEW.kind, NEW.title, NEW.slugs, NEW.max_per_contact, NEW.priority, NEW.matchable,
+                NEW.blocked_values, NEW.blocked_patterns)
+        ON CONFLICT (kind) DO UPDATE
+           SET title = EXCLUDED.title, slugs = EXCLUDED.slugs, max_per_contact = EXCLUDED.max_per_contact,
+               priority = EXCLUDED.priority, matchable = EXCLUDED.matchable,
+               blocked_values = EXCLUDED.blocked_values, blocked_patterns = EXCLUDED.blocked_patterns;
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION cdp_internal.keep_builtin_kind_settings() IS
+    'Copies a changed built-in identifier kind into cdp_internal.builtin_kind_settings';
+CREATE TRIGGER identifier_kinds_keep_builtin_settings AFTER UPDATE ON cdp.identifier_kinds
+    FOR EACH ROW WHEN (pg_trigger_depth() < 1)
+    EXECUTE FUNCTION cdp_internal.keep_builtin_kind_settings();
+
+-- A restored row (pg_restore COPYs it after CREATE EXTENSION made the
+-- built-in kinds) puts the administrator's settings back.
+CREATE FUNCTION cdp_internal.apply_builtin_kind_settings() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    UPDATE cdp.identifier_kinds k
+       SET title = NEW.title, slugs = NEW.slugs, max_per_contact = NEW.max_per_contact,
+           priority = NEW.priority, matchable = NEW.matchable,
+           blocked_values = NEW.blocked_values, blocked_patterns = NEW.blocked_patterns
+     WHERE k.kind = NEW.kind;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION cdp_internal.apply_builtin_kind_settings() IS
+    'Applies restored settings of a built-in identifier kind';
+CREATE TRIGGER builtin_kind_settings_apply AFTER INSERT ON cdp_internal.builtin_kind_settings
+    FOR EACH ROW WHEN (pg_trigger_depth() < 1)
+    EXECUTE FUNCTION cdp_internal.apply_builtin_kind_settings();

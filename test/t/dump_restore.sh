@@ -15,10 +15,13 @@ ok() {	# ok <status> <description>
 }
 q() { psql -X -q -At -v ON_ERROR_STOP=1 -d "$1" -c "$2"; }
 
-echo "1..6"
+echo "1..7"
 createdb "${prefix}_src" && psql -X -q -v ON_ERROR_STOP=1 -d "${prefix}_src" >"$work/setup.log" 2>&1 <<'SQL'
 CREATE EXTENSION cdp;
 INSERT INTO cdp.identifier_kinds (kind, title, normalizer, priority) VALUES ('crm_id', 'CRM id', 'text', 7);
+UPDATE cdp.identifier_kinds SET max_per_contact = 3, blocked_values = '{test@example.com}',
+       blocked_patterns = '{%@mailinator.com}' WHERE kind = 'email';
+UPDATE cdp.identifier_kinds SET priority = 9, title = 'Device' WHERE kind = 'uuid';
 SELECT cdp.resolve('{"email": "a@example.com", "crm_id": "C1"}');
 SELECT cdp.resolve('{"email": "b@example.com"}');
 SELECT cdp.resolve('{"phone": "+16502530000", "crm_id": "C2"}');
@@ -48,6 +51,11 @@ rows="SELECT 'contacts', count(*), md5(string_agg(c::text, '|' ORDER BY id)) FRO
       UNION ALL SELECT 'profile', count(*), md5(string_agg(p::text, '|')) FROM cdp_data.profile_customer p"
 [ "$(q "${prefix}_src" "$rows")" = "$(q "${prefix}_dst" "$rows")" ]
 ok $? "every user-data table has the same rows after the restore"
+
+[ "$(q "${prefix}_dst" "SELECT string_agg(k::text, '|' ORDER BY kind) FROM cdp.identifier_kinds k WHERE kind IN ('email', 'uuid')")" = \
+  "$(q "${prefix}_src" "SELECT string_agg(k::text, '|' ORDER BY kind) FROM cdp.identifier_kinds k WHERE kind IN ('email', 'uuid')")" ] &&
+	[ "$(q "${prefix}_dst" "SELECT max_per_contact || ' ' || priority FROM cdp.identifier_kinds WHERE kind = 'email'") " = "3 3 " ]
+ok $? "an administrator's changes to built-in kinds (a limit, blocked values, a priority) survive the restore"
 
 q "${prefix}_dst" "SELECT cdp.resolve('{\"email\": \"a@example.com\"}')" 2>"$work/forgotten.log"
 [ $? -ne 0 ] && grep -q "belongs to a forgotten person" "$work/forgotten.log"
