@@ -29,6 +29,7 @@ OBJS = \
 	src/identity/resolve_write.o \
 	src/identity/union_find.o \
 	src/identity/merge_rules.o \
+	src/identity/merge_inputs.o \
 	src/identity/bulk_read.o \
 	src/identity/bulk_link.o \
 	src/identity/bulk_write.o \

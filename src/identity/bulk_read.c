@@ -65,18 +65,6 @@ static cdp_query lookup_query = {
 	2, {TEXTARRAYOID, TEXTARRAYOID}
 };
 
-static cdp_query blocks_query = {
-	"SELECT contact_a, contact_b FROM cdp.merge_blocks"
-	" WHERE contact_a = ANY($1) AND contact_b = ANY($1)",
-	1, {INT8ARRAYOID}
-};
-
-static cdp_query kind_counts_query = {
-	"SELECT contact_id, kind, count(*) FROM cdp.identifiers"
-	" WHERE contact_id = ANY($1) AND kind = ANY($2) GROUP BY 1, 2",
-	2, {INT8ARRAYOID, TEXTARRAYOID}
-};
-
 static int
 column_of(TupleDesc desc, const char *name, bool required)
 {
@@ -473,6 +461,13 @@ contact_index(bulk_state *s, int64 id)
 	return -1;
 }
 
+/* contact_index for the readers of merge_inputs.c */
+static int32
+contact_index_of(void *arg, int64 id)
+{
+	return contact_index((bulk_state *) arg, id);
+}
+
 /*
  * The existing graph: which input values are stored already, the contacts
  * holding those that link (locked FOR UPDATE in ascending id order, looked
@@ -529,48 +524,20 @@ cdp_bulk_read_existing(bulk_state *s)
 		return;
 
 	/* merge blocks among them */
-	{
-		Datum		args[1] = {cdp_int8_array(ids, s->ncontacts)};
-
-		cdp_execute(&blocks_query, args, NULL, true, 0);
-		s->nblocks = SPI_processed;
-		s->blocks = palloc(sizeof(int32) * 2 * Max(s->nblocks, 1));
-		for (int b = 0; b < s->nblocks; b++)
-			for (int side = 0; side < 2; side++)
-				s->blocks[2 * b + side] =
-					contact_index(s, DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[b],
-																 SPI_tuptable->tupdesc,
-																 side + 1, &isnull)));
-		SPI_freetuptable(SPI_tuptable);
-	}
+	s->nblocks = cdp_read_merge_blocks(ids, s->ncontacts, contact_index_of, s, &s->blocks);
 
 	/* what they hold of the limited kinds, whole contacts counted */
 	if (s->kinds->nlimited > 0)
 	{
 		char	  **names = palloc(sizeof(char *) * s->kinds->nlimited);
 		int			nnames = 0;
-		Datum		args[2];
 		size_t		size = sizeof(int32) * s->kinds->nlimited * (size_t) s->ncontacts;
 
 		for (int k = 0; k < s->kinds->nkinds; k++)
 			if (s->kinds->limited_slot[k] >= 0)
 				names[nnames++] = s->kinds->kinds[k].kind;
-		args[0] = cdp_int8_array(ids, s->ncontacts);
-		args[1] = cdp_text_array(names, nnames);
-		cdp_execute(&kind_counts_query, args, NULL, true, 0);
 		s->counts = MemoryContextAllocHuge(CurrentMemoryContext, size);
 		memset(s->counts, 0, size);
-		for (uint64 r = 0; r < SPI_processed; r++)
-		{
-			HeapTuple	t = SPI_tuptable->vals[r];
-			int32		c = contact_index(s, DatumGetInt64(SPI_getbinval(t, SPI_tuptable->tupdesc, 1, &isnull)));
-			const cdp_kind *kind = cdp_find_kind(s->kinds, SPI_getvalue(t, SPI_tuptable->tupdesc, 2));
-			int64		count = DatumGetInt64(SPI_getbinval(t, SPI_tuptable->tupdesc, 3, &isnull));
-
-			if (c >= 0 && kind != NULL)
-				s->counts[c * s->kinds->nlimited + s->kinds->limited_slot[kind - s->kinds->kinds]] =
-					(int32) Min(count, PG_INT32_MAX);
-		}
-		SPI_freetuptable(SPI_tuptable);
+		cdp_read_limited_counts(s->kinds, ids, s->ncontacts, names, nnames, contact_index_of, s, s->counts);
 	}
 }

@@ -100,6 +100,14 @@ extern TimestampTz cdp_locked_created_at(const cdp_locked_contacts *locked, int6
 extern cdp_kinds *cdp_load_kinds(void);
 extern bool cdp_any_suppressions(void);
 extern const cdp_kind *cdp_find_kind(const cdp_kinds *kinds, const char *kind);
+
+/* merge_inputs.c: what the merge-rule core needs to know of existing contacts */
+typedef int32 (*cdp_contact_index_fn) (void *arg, int64 id);
+extern int	cdp_read_merge_blocks(const int64 *ids, int n, cdp_contact_index_fn index_of, void *arg,
+								  int32 **pairs);
+extern void cdp_read_limited_counts(const cdp_kinds *kinds, const int64 *ids, int n,
+									char **names, int nnames, cdp_contact_index_fn index_of,
+									void *arg, int32 *counts);
 extern bool cdp_value_blocked(const cdp_kind *kind, const char *value);
 
 /* resolve_input.c: parse resolve()'s jsonb into normalised items */

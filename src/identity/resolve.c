@@ -60,18 +60,6 @@ lookup_query(int n)
 	return query;
 }
 
-static cdp_query blocks_query = {
-	"SELECT contact_a, contact_b FROM cdp.merge_blocks"
-	" WHERE contact_a = ANY($1) AND contact_b = ANY($1)",
-	1, {INT8ARRAYOID}
-};
-
-static cdp_query kind_counts_query = {
-	"SELECT contact_id, kind, count(*) FROM cdp.identifiers"
-	" WHERE contact_id = ANY($1) AND kind = ANY($2) GROUP BY contact_id, kind",
-	2, {INT8ARRAYOID, TEXTARRAYOID}
-};
-
 /* Returns whether the type can be other than ghost (a vendor, or named). */
 static cdp_query touch_contact_query = {
 	"UPDATE cdp.contacts SET last_seen_at = now() WHERE id = $1"
@@ -222,6 +210,24 @@ core_alloc(void *arg, size_t size)
  * values, the contacts holding them (locked), their limited-kind counts and
  * merge blocks; then the core's verdict.
  */
+/* The contacts a record links, for the readers of merge_inputs.c. */
+typedef struct linked_contacts
+{
+	const cdp_mr_contact *contacts;
+	int			n;
+} linked_contacts;
+
+static int32
+linked_index(void *arg, int64 id)
+{
+	const linked_contacts *m = arg;
+
+	for (int c = 0; c < m->n; c++)
+		if (m->contacts[c].id == id)
+			return c;
+	return -1;
+}
+
 static void
 apply_rules(resolve_record *rec, const cdp_kinds *kinds, const cdp_locked_contacts *locked,
 			cdp_mr_graph *g, cdp_mr_result *res)
@@ -230,6 +236,7 @@ apply_rules(resolve_record *rec, const cdp_kinds *kinds, const cdp_locked_contac
 	cdp_mr_link *mrlinks = palloc(sizeof(cdp_mr_link) * rec->n);
 	cdp_mr_contact *contacts = palloc(sizeof(cdp_mr_contact) * Max(rec->n, 1));
 	int			ncontacts = 0;
+	linked_contacts linked;
 	cdp_mr_env	env = {core_alloc, NULL, NULL};
 
 	memset(g, 0, sizeof(*g));
@@ -261,30 +268,18 @@ apply_rules(resolve_record *rec, const cdp_kinds *kinds, const cdp_locked_contac
 		mrlinks[i].value = i;
 	}
 
+	linked.contacts = contacts;
+	linked.n = ncontacts;
+
 	/* merge blocks among the contacts */
 	if (ncontacts >= 2)
 	{
 		int64	   *ids = palloc(sizeof(int64) * ncontacts);
-		Datum		args[1];
 		int32	   *blocks;
 
 		for (int c = 0; c < ncontacts; c++)
 			ids[c] = contacts[c].id;
-		args[0] = cdp_int8_array(ids, ncontacts);
-		cdp_execute(&blocks_query, args, NULL, false, 0);
-		blocks = palloc(sizeof(int32) * 2 * Max(SPI_processed, 1));
-		for (uint64 p = 0; p < SPI_processed; p++)
-			for (int side = 0; side < 2; side++)
-			{
-				bool		isnull;
-				int64		id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[p],
-															 SPI_tuptable->tupdesc, side + 1, &isnull));
-
-				for (int c = 0; c < ncontacts; c++)
-					if (contacts[c].id == id)
-						blocks[2 * p + side] = c;
-			}
-		g->nblocks = SPI_processed;
+		g->nblocks = cdp_read_merge_blocks(ids, ncontacts, linked_index, &linked, &blocks);
 		g->blocks = blocks;
 	}
 
@@ -312,29 +307,9 @@ apply_rules(resolve_record *rec, const cdp_kinds *kinds, const cdp_locked_contac
 			if (used)
 				names[nnames++] = kinds->kinds[k].kind;
 		}
-		if (nnames > 0)
-		{
-			Datum		args[2];
-
-			for (int c = 0; c < ncontacts; c++)
-				ids[c] = contacts[c].id;
-			args[0] = cdp_int8_array(ids, ncontacts);
-			args[1] = cdp_text_array(names, nnames);
-			cdp_execute(&kind_counts_query, args, NULL, false, 0);
-			for (uint64 r = 0; r < SPI_processed; r++)
-			{
-				HeapTuple	t = SPI_tuptable->vals[r];
-				bool		isnull;
-				int64		id = DatumGetInt64(SPI_getbinval(t, SPI_tuptable->tupdesc, 1, &isnull));
-				const cdp_kind *kind = cdp_find_kind(kinds, SPI_getvalue(t, SPI_tuptable->tupdesc, 2));
-				int64		count = DatumGetInt64(SPI_getbinval(t, SPI_tuptable->tupdesc, 3, &isnull));
-
-				for (int c = 0; c < ncontacts; c++)
-					if (contacts[c].id == id && kind != NULL)
-						counts[c * kinds->nlimited + kinds->limited_slot[kind - kinds->kinds]] =
-							(int32) Min(count, PG_INT32_MAX);
-			}
-		}
+		for (int c = 0; c < ncontacts; c++)
+			ids[c] = contacts[c].id;
+		cdp_read_limited_counts(kinds, ids, ncontacts, names, nnames, linked_index, &linked, counts);
 		g->counts = counts;
 	}
 
