@@ -177,6 +177,66 @@ $$;
 COMMENT ON FUNCTION cdp_internal.wrong_json_type(text, text, jsonb, text, anyelement) IS
     'Raises 22P02 naming the attribute whose JSON value has the wrong JSON type';
 
+-- Values are read strictly and the same in every session: dates, datetimes
+-- and times are ISO 8601 strings (the forms PostgreSQL reads the same under
+-- every DateStyle), never special values such as now or yesterday.  Returns
+-- the text to cast; raises 22007 with the expected form (exec_upsert adds the
+-- attribute and the value).
+CREATE FUNCTION cdp_internal.iso_text(value text, data_type text) RETURNS text
+LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    form text := CASE data_type
+        WHEN 'date' THEN '^[0-9]{4}-[0-9]{2}-[0-9]{2}$'
+        WHEN 'datetime' THEN '^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?$'
+        WHEN 'time' THEN '^[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?$' END;
+BEGIN
+    IF value ~ form THEN
+        RETURN value;
+    END IF;
+    RAISE EXCEPTION '%', CASE data_type
+            WHEN 'date' THEN 'a date is an ISO 8601 string like "1990-12-31"'
+            WHEN 'datetime' THEN 'a datetime is an ISO 8601 string like "1990-12-31T23:59:00Z" or "1990-12-31 23:59:00+02:00"'
+            ELSE 'a time is an ISO 8601 string like "23:59" or "23:59:30"' END
+        USING ERRCODE = '22007';
+END
+$$;
+COMMENT ON FUNCTION cdp_internal.iso_text(text, text) IS
+    'The text of an ISO 8601 date, datetime or time; 22007 naming the expected form otherwise';
+
+-- One element of an array attribute, read by the rules of a single value:
+-- the text to cast to the element type (NULL for JSON null, which the
+-- elements CHECK refuses); 22P02 naming the element and the expected form.
+CREATE FUNCTION cdp_internal.array_element_text(elem jsonb, n bigint, data_type text) RETURNS text
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    expected text := CASE WHEN data_type IN ('integer', 'number') THEN 'number'
+                          WHEN data_type = 'boolean' THEN 'boolean' ELSE 'string' END;
+BEGIN
+    IF elem IS NULL OR jsonb_typeof(elem) = 'null' THEN
+        RETURN NULL;
+    END IF;
+    IF jsonb_typeof(elem) <> expected THEN
+        RAISE EXCEPTION 'element % (%) is not a JSON %', n, elem,
+                        CASE expected WHEN 'boolean' THEN 'true or false' ELSE expected END
+            USING ERRCODE = '22P02';
+    END IF;
+    IF data_type IN ('date', 'datetime', 'time') THEN
+        BEGIN
+            RETURN cdp_internal.iso_text(elem #>> '{}', data_type);
+        EXCEPTION WHEN invalid_datetime_format THEN
+            RAISE EXCEPTION 'element % (%): %', n, elem, SQLERRM USING ERRCODE = '22007';
+        END;
+    END IF;
+    RETURN elem #>> '{}';
+END
+$$;
+COMMENT ON FUNCTION cdp_internal.array_element_text(jsonb, bigint, text) IS
+    'The text of one array element of the right JSON type and form; 22P02 naming the element otherwise';
+
 -- Run a generated upsert ($1 key, $2 values, $3 source) with a plan kept per
 -- backend and statement text (EXECUTE would parse and plan it on every call);
 -- its conversion and constraint errors name the owner, the attribute and the
@@ -239,6 +299,7 @@ DECLARE
                                       'tableoid', 'xmin', 'xmax', 'cmin', 'cmax', 'ctid', 'oid'];
     dummy text;
     limit_ bigint;
+    contradicts boolean;
 BEGIN
     IF jsonb_typeof(def) IS DISTINCT FROM 'object' THEN
         RAISE EXCEPTION 'invalid attribute definition of %: %', owner, def
@@ -314,10 +375,21 @@ BEGIN
                 IF jsonb_typeof(v) <> 'array' OR jsonb_array_length(v) = 0 THEN
                     RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = 'not a non-empty array';
                 END IF;
-                EXECUTE format('SELECT array_agg(e::%s) FROM jsonb_array_elements_text($1) e', base) USING v;
+                IF jsonb_path_exists(v, '$[*] ? (@ == null)') THEN
+                    RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = 'an option is null';
+                END IF;
+                -- options are values of the attribute, read by the same rules
+                EXECUTE format('SELECT array_agg(cdp_internal.array_element_text(e, n, %L)::%s) FROM jsonb_array_elements($1) WITH ORDINALITY AS x(e, n)',
+                               a.data_type, base) USING v;
             ELSE
-                IF jsonb_typeof(v) NOT IN ('string', 'number') THEN
-                    RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = 'not a string or number';
+                -- a bound is a value of the attribute, read by the same rules
+                IF jsonb_typeof(v) <> (CASE WHEN a.data_type IN ('integer', 'number') THEN 'number' ELSE 'string' END) THEN
+                    RAISE EXCEPTION USING ERRCODE = '22023',
+                        MESSAGE = (CASE WHEN a.data_type IN ('integer', 'number') THEN 'not a JSON number'
+                                        ELSE format('not an ISO 8601 %s string', a.data_type) END);
+                END IF;
+                IF a.data_type IN ('date', 'datetime', 'time') THEN
+                    PERFORM cdp_internal.iso_text(v #>> '{}', a.data_type);
                 END IF;
                 EXECUTE format('SELECT %L::%s', v #>> '{}', base) INTO dummy;
             END IF;
@@ -326,6 +398,19 @@ BEGIN
                 USING ERRCODE = '22023', DETAIL = initcap(left(SQLERRM, 1)) || substr(SQLERRM, 2) || '.';
         END;
         a.validations := a.validations || jsonb_build_object(key, v);
+    END LOOP;
+    -- no value could pass both bounds
+    FOR key, dummy IN SELECT * FROM (VALUES ('min', 'max'), ('min_length', 'max_length')) AS b(lo, hi) LOOP
+        CONTINUE WHEN NOT (a.validations ? key AND a.validations ? dummy);
+        EXECUTE format('SELECT %L::%s > %L::%s', a.validations ->> key,
+                       CASE WHEN key = 'min' THEN base ELSE 'bigint' END, a.validations ->> dummy,
+                       CASE WHEN key = 'min' THEN base ELSE 'bigint' END)
+            INTO contradicts;
+        IF contradicts THEN
+            RAISE EXCEPTION 'contradictory validations of attribute "%" of %: % % is greater than % %', a.slug, owner,
+                            key, a.validations -> key, dummy, a.validations -> dummy
+                USING ERRCODE = '22023', DETAIL = 'No value could satisfy both.';
+        END IF;
     END LOOP;
     RETURN a;
 END
@@ -396,25 +481,29 @@ RETURN (
                  WHEN a.data_type = 'json' AND NOT a.is_array THEN NULL
                  WHEN a.is_array THEN ARRAY['array']
                  WHEN a.data_type = 'location' THEN ARRAY['object', 'array', 'string']
-                 WHEN a.data_type IN ('integer', 'number') THEN ARRAY['number', 'string']
-                 WHEN a.data_type = 'boolean' THEN ARRAY['boolean', 'string']
+                 WHEN a.data_type IN ('integer', 'number') THEN ARRAY['number']
+                 WHEN a.data_type = 'boolean' THEN ARRAY['boolean']
                  ELSE ARRAY['string'] END,
                CASE
                  WHEN a.is_array THEN 'a JSON array'
                  WHEN a.data_type = 'location' THEN 'a location'
                  WHEN a.data_type IN ('integer', 'number') THEN 'a JSON number'
                  WHEN a.data_type = 'boolean' THEN 'true or false'
+                 WHEN a.data_type IN ('date', 'datetime', 'time') THEN format('an ISO 8601 %s string', a.data_type)
                  ELSE 'a JSON string' END,
                CASE
                  WHEN a.data_type = 'location' AND a.is_array THEN format('cdp_internal.to_location_array(%s -> %L)', src, a.slug)
                  WHEN a.data_type = 'location' THEN format('cdp_internal.to_location(%s -> %L)', src, a.slug)
                  WHEN a.data_type = 'json' AND a.is_array THEN
-                     format('CASE WHEN jsonb_typeof(%s -> %L) = ''array'' THEN ARRAY(SELECT e FROM jsonb_array_elements(%s -> %L) WITH ORDINALITY AS j(e, n) ORDER BY n) END',
+                     format('CASE WHEN jsonb_typeof(%s -> %L) = ''array'' THEN ARRAY(SELECT _e FROM jsonb_array_elements(%s -> %L) WITH ORDINALITY AS _j(_e, _n) ORDER BY _n) END',
                             src, a.slug, src, a.slug)
                  WHEN a.data_type = 'json' THEN format('(%s -> %L)', src, a.slug)
                  WHEN a.is_array THEN
-                     format('CASE WHEN jsonb_typeof(%s -> %L) = ''array'' THEN ARRAY(SELECT e::%s FROM jsonb_array_elements_text(%s -> %L) WITH ORDINALITY AS j(e, n) ORDER BY n) END',
-                            src, a.slug, cdp_internal.attribute_sql_type(a.data_type, false), src, a.slug)
+                     format('CASE WHEN jsonb_typeof(%s -> %L) = ''array'' THEN ARRAY(SELECT cdp_internal.array_element_text(_e, _n, %L)::%s FROM jsonb_array_elements(%s -> %L) WITH ORDINALITY AS _j(_e, _n) ORDER BY _n) END',
+                            src, a.slug, a.data_type, cdp_internal.attribute_sql_type(a.data_type, false), src, a.slug)
+                 WHEN a.data_type IN ('date', 'datetime', 'time') THEN
+                     format('cdp_internal.iso_text(%s ->> %L, %L)::%s', src, a.slug, a.data_type,
+                            cdp_internal.attribute_sql_type(a.data_type, false))
                  ELSE format('(%s ->> %L)::%s', src, a.slug, cdp_internal.attribute_sql_type(a.data_type, false)) END
     )
     SELECT CASE WHEN allowed IS NULL THEN conv
@@ -465,7 +554,7 @@ BEGIN
         slugs := slugs || a.slug;
         expr := cdp_internal.attribute_value_sql(a, label, '$2');
         IF a.is_required THEN
-            expr := format('CASE WHEN $2 ? %L THEN %s ELSE (SELECT t0.%I FROM %s t0 WHERE t0.%I = $1) END',
+            expr := format('CASE WHEN $2 ? %L THEN %s ELSE (SELECT _t0.%I FROM %s _t0 WHERE _t0.%I = $1) END',
                            a.slug, expr, a.slug, data_table, key_column);
         END IF;
         expr := format('cdp_internal.converted(CASE WHEN cdp_internal.converting(%s) THEN %s END)',
@@ -482,13 +571,13 @@ BEGIN
         END LOOP;
         cols := cols || format(', %I', a.slug);
         vals := vals || ', ' || expr;
-        sets := sets || format(', %I = CASE WHEN $2 ? %L THEN EXCLUDED.%I ELSE t.%I END', a.slug, a.slug, a.slug, a.slug);
+        sets := sets || format(', %I = CASE WHEN $2 ? %L THEN EXCLUDED.%I ELSE _t.%I END', a.slug, a.slug, a.slug, a.slug);
     END LOOP;
-    stmt := format('INSERT INTO %s AS t (%I%s%s) SELECT $1%s%s ON CONFLICT (%I) DO ',
+    stmt := format('INSERT INTO %s AS _t (%I%s%s) SELECT $1%s%s ON CONFLICT (%I) DO ',
                    data_table, key_column, CASE WHEN meta THEN ', updated_at, source' ELSE '' END, cols,
                    CASE WHEN meta THEN ', now(), $3' ELSE '' END, vals, key_column);
     IF meta THEN
-        stmt := stmt || 'UPDATE SET updated_at = EXCLUDED.updated_at, source = coalesce(EXCLUDED.source, t.source)' || sets;
+        stmt := stmt || 'UPDATE SET updated_at = EXCLUDED.updated_at, source = coalesce(EXCLUDED.source, _t.source)' || sets;
     ELSIF sets <> '' THEN
         stmt := stmt || 'UPDATE SET ' || substr(sets, 3);
     ELSE

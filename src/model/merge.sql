@@ -42,10 +42,12 @@ BEGIN
                     ARRAY(SELECT a.slug FROM cdp.attributes a
                            WHERE a.owner_type = 'profile' AND a.owner_slug = pr.slug ORDER BY a.position) AS attrs
                FROM cdp.profiles pr WHERE pr.object_type = 'contact' ORDER BY pr.slug LOOP
-        EXECUTE format('SELECT to_jsonb(t) - ''contact_id'' FROM %s t WHERE t.contact_id = $1 FOR UPDATE', p.data_table)
+        -- Aliases start with "_", which no attribute slug can: a whole-row
+        -- reference to "t" would read an attribute named t.
+        EXECUTE format('SELECT to_jsonb(_t) - ''contact_id'' FROM %s _t WHERE _t.contact_id = $1 FOR UPDATE', p.data_table)
             INTO arow USING absorbed;
         CONTINUE WHEN arow IS NULL;
-        EXECUTE format('SELECT to_jsonb(t) FROM %s t WHERE t.contact_id = $1 FOR UPDATE', p.data_table)
+        EXECUTE format('SELECT to_jsonb(_t) FROM %s _t WHERE _t.contact_id = $1 FOR UPDATE', p.data_table)
             INTO srow USING survivor;
         IF srow IS NULL THEN
             EXECUTE format('UPDATE %s SET contact_id = $1 WHERE contact_id = $2', p.data_table) USING survivor, absorbed;
@@ -54,9 +56,9 @@ BEGIN
         ELSE
             filled := ARRAY(SELECT a FROM unnest(p.attrs) a WHERE srow -> a = 'null' AND arow -> a <> 'null');
             IF cardinality(filled) > 0 THEN
-                EXECUTE format('UPDATE %s s SET updated_at = now(), %s FROM %s ab WHERE s.contact_id = $1 AND ab.contact_id = $2',
+                EXECUTE format('UPDATE %s _s SET updated_at = now(), %s FROM %s _ab WHERE _s.contact_id = $1 AND _ab.contact_id = $2',
                                p.data_table,
-                               (SELECT string_agg(format('%I = ab.%I', a, a), ', ') FROM unnest(filled) a),
+                               (SELECT string_agg(format('%I = _ab.%I', a, a), ', ') FROM unnest(filled) a),
                                p.data_table)
                     USING survivor, absorbed;
             END IF;
