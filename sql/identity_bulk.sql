@@ -125,12 +125,17 @@ SELECT rule, kind, value, pg_temp.who(other_contact_id) AS record_contact, reaso
   FROM cdp.identity_conflicts WHERE rule = 'invalid' ORDER BY id;
 
 --
--- Progress: a NOTICE per phase and per tenth of the linking
+-- Progress: for an input of 10,000 rows or more, a NOTICE per phase and per
+-- tenth of the linking; a smaller input prints no NOTICE (the one above did
+-- only because values were skipped and a record resolved to none)
 --
 SET client_min_messages = notice;
 SELECT count(*) AS records, count(DISTINCT contact_id) AS contacts
   FROM cdp.resolve_all($$SELECT 'p' || i / 2 AS record_id, 'anonymous' AS kind, 'progress-' || i / 4 AS value
                            FROM generate_series(0, 99) i$$);
+SELECT count(*) AS records, count(DISTINCT contact_id) AS contacts
+  FROM cdp.resolve_all($$SELECT 'q' || i / 2 AS record_id, 'anonymous' AS kind, 'progress-q-' || i / 4 AS value
+                           FROM generate_series(0, 9999) i$$);
 SET client_min_messages = warning;
 
 --

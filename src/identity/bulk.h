@@ -40,6 +40,7 @@ typedef struct bulk_state
 	int64		links_cap;
 	int64		invalid_rows;
 	int32		invalid_values;
+	int			progress_level; /* NOTICE for a big input, DEBUG1 otherwise */
 
 	/* read: the existing graph, contacts ascending by id and locked */
 	cdp_mr_contact *contacts;
@@ -57,6 +58,12 @@ typedef struct bulk_state
 	int64	   *component_contact;
 	bool	   *component_existing;
 } bulk_state;
+
+/*
+ * Inputs of at least this many rows report their progress at NOTICE level;
+ * smaller ones finish too fast for progress to tell anybody anything.
+ */
+#define BULK_PROGRESS_ROWS 10000
 
 /* bulk_read.c */
 extern void cdp_bulk_read(bulk_state *s, const char *query);

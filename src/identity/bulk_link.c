@@ -14,6 +14,7 @@
 typedef struct link_progress
 {
 	int64		next_notice;
+	int			level;
 } link_progress;
 
 static void *
@@ -22,7 +23,7 @@ core_alloc(void *arg, size_t size)
 	return MemoryContextAllocHuge(CurrentMemoryContext, size);
 }
 
-/* Cancellable, and a NOTICE at every tenth of the links. */
+/* Cancellable, and a progress message at every tenth of the links. */
 static int64_t
 core_progress(void *arg, int64_t done, int64_t total)
 {
@@ -31,7 +32,7 @@ core_progress(void *arg, int64_t done, int64_t total)
 	CHECK_FOR_INTERRUPTS();
 	if (done > 0 && done == p->next_notice)
 	{
-		ereport(NOTICE,
+		ereport(p->level,
 				(errmsg("resolve_all: linked %lld of %lld record identifiers (%d%%)",
 						(long long) done, (long long) total, (int) (100 * done / total))));
 		p->next_notice += total / 10;
@@ -47,7 +48,7 @@ cdp_bulk_link(bulk_state *s)
 	cdp_mr_graph *g = &s->graph;
 	cdp_mr_value *values = MemoryContextAllocHuge(CurrentMemoryContext,
 												  sizeof(cdp_mr_value) * Max(s->nvalues, 1));
-	link_progress progress = {s->nlinks / 10};
+	link_progress progress = {s->nlinks / 10, s->progress_level};
 	cdp_mr_env	env = {core_alloc, core_progress, &progress};
 	int32		c = 0;
 

@@ -284,7 +284,8 @@ cdp_bulk_read(bulk_state *s, const char *query)
 		SPI_freetuptable(SPI_tuptable);
 	}
 	SPI_cursor_close(portal);
-	ereport(NOTICE,
+	s->progress_level = rows >= BULK_PROGRESS_ROWS ? NOTICE : DEBUG1;
+	ereport(s->progress_level,
 			(errmsg("resolve_all: read %lld rows: %d records, %d distinct identifiers",
 					(long long) rows, s->nrecords, s->nvalues - s->invalid_values)));
 	if (s->invalid_rows > 0)

@@ -63,7 +63,7 @@ cdp_resolve_all(PG_FUNCTION_ARGS)
 
 	/* link */
 	cdp_bulk_link(&s);
-	ereport(NOTICE,
+	ereport(s.progress_level,
 			(errmsg("resolve_all: components computed; writing contacts and identifiers")));
 
 	/* write */
@@ -85,7 +85,7 @@ cdp_resolve_all(PG_FUNCTION_ARGS)
 				(errmsg("resolve_all: %d records resolved to %d contacts; %d records whose every value was invalid or blocked resolved to none",
 						s.nrecords - unresolved, s.result.ncomponents, unresolved)));
 	else
-		ereport(NOTICE,
+		ereport(s.progress_level,
 				(errmsg("resolve_all: %d records resolved to %d contacts",
 						s.nrecords, s.result.ncomponents)));
 

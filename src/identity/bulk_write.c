@@ -186,7 +186,7 @@ write_identifiers(bulk_state *s)
 			nbatch = 0;
 		}
 	}
-	ereport(NOTICE,
+	ereport(s->progress_level,
 			(errmsg("resolve_all: wrote %lld new identifiers", (long long) written)));
 
 	for (int32 start = 0; start < ntouched; start += BULK_BATCH)

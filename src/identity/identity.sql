@@ -57,6 +57,21 @@ BEGIN
 END
 $$;
 
+-- For administrators who changed cdp.identifiers or cdp.contacts by hand.
+CREATE FUNCTION cdp.refresh_contact_type(id bigint) RETURNS text
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    live bigint := cdp_internal.lock_contact(id, true);
+BEGIN
+    PERFORM cdp_internal.refresh_contact_type(live);
+    RETURN (SELECT c.type FROM cdp.contacts c WHERE c.id = live);
+END
+$$;
+COMMENT ON FUNCTION cdp.refresh_contact_type(bigint) IS
+    'Recomputes a contact''s type (after changing its identifiers or names by hand); returns it';
+
 -- resolve keeps the kinds and whether anyone was forgotten per backend;
 -- these triggers tell every backend when that copy is stale.
 CREATE FUNCTION cdp_internal.invalidate_cache() RETURNS trigger
@@ -117,17 +132,38 @@ AS $$
     SELECT id FROM family
 $$;
 
+-- A lookup never raises on a messy value (no stored identifier can hold a
+-- value the normaliser refuses); an unknown kind is the caller's mistake.
 CREATE FUNCTION cdp.find_contact(kind text, value text, region text DEFAULT NULL) RETURNS bigint
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT cdp.current_contact(i.contact_id)
+DECLARE
+    kind_normalizer text;
+    found bigint;
+BEGIN
+    IF kind IS NULL OR value IS NULL THEN
+        RETURN NULL;
+    END IF;
+    SELECT k.normalizer INTO kind_normalizer
+      FROM cdp.identifier_kinds k WHERE k.kind = find_contact.kind;
+    IF kind_normalizer IS NULL THEN
+        RAISE EXCEPTION 'unknown identifier kind: "%"', kind
+            USING ERRCODE = 'undefined_object',
+                  HINT = 'Identifier kinds are the rows of cdp.identifier_kinds.';
+    END IF;
+    IF NOT cdp_internal.is_valid_value(kind_normalizer, value, region) THEN
+        RETURN NULL;
+    END IF;
+    SELECT cdp.current_contact(i.contact_id) INTO found
       FROM cdp.identifiers i
      WHERE i.kind = find_contact.kind
-       AND i.value = cdp.normalize_identifier(find_contact.kind, find_contact.value, find_contact.region)
+       AND i.value = cdp_internal.normalize_value(kind_normalizer, find_contact.value, find_contact.region);
+    RETURN found;
+END
 $$;
 COMMENT ON FUNCTION cdp.find_contact(text, text, text) IS
-    'The contact holding an identifier (normalised first); NULL when unknown';
+    'The contact holding an identifier (normalised first); NULL when unknown or when the normaliser refuses the value; 42704 for an unknown kind';
 
 -- The identifier-value locks of resolve, for the SQL write paths that must
 -- be ordered with it (forget_contact): values are the normalised ones.
@@ -157,8 +193,10 @@ DECLARE
     live bigint := cdp_internal.lock_contact(id, true);
 BEGIN
     UPDATE cdp.contacts c
-       SET given_name = coalesce(update_contact.given_name, c.given_name),
-           family_name = coalesce(update_contact.family_name, c.family_name),
+       SET given_name = CASE WHEN update_contact.given_name IS NULL THEN c.given_name
+                             ELSE nullif(btrim(update_contact.given_name, E' \t\r\n\f'), '') END,
+           family_name = CASE WHEN update_contact.family_name IS NULL THEN c.family_name
+                              ELSE nullif(btrim(update_contact.family_name, E' \t\r\n\f'), '') END,
            is_vendor = coalesce(update_contact.is_vendor, c.is_vendor),
            updated_at = now()
      WHERE c.id = live;
@@ -166,7 +204,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION cdp.update_contact(bigint, text, text, boolean) IS
-    'Set a contact''s own fields (NULL leaves a field as it is; a merged id leads to the survivor); the type follows';
+    'Set a contact''s own fields (NULL leaves a field as it is, names are trimmed and a blank name clears it; a merged id leads to the survivor); the type follows';
 
 -- Locks in resolve's order, identifier values first and then contacts, so
 -- that a resolve of one of the person's values waits for the erasure and

@@ -71,3 +71,45 @@ $$;
 CREATE TRIGGER identifier_kinds_refuse_truncate
     BEFORE TRUNCATE ON cdp.identifier_kinds
     FOR EACH STATEMENT EXECUTE FUNCTION cdp_internal.refuse_kinds_truncate();
+
+-- Identifiers are matched on normalised values, so blocked values are kept
+-- normalised too ('Test@Example.com ' as written could never match); a value
+-- the kind's normaliser refuses can never occur and is refused here.
+-- Patterns are LIKE patterns and stay as written.
+CREATE FUNCTION cdp_internal.normalize_blocked_values() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v text;
+    norm text;
+    result text[] := '{}';
+    reason text;
+BEGIN
+    FOREACH v IN ARRAY NEW.blocked_values LOOP
+        IF v IS NULL THEN
+            RAISE EXCEPTION 'blocked values of identifier kind "%" must not contain null', NEW.kind
+                USING ERRCODE = 'null_value_not_allowed';
+        END IF;
+        BEGIN
+            norm := cdp_internal.normalize_value(NEW.normalizer, v, NULL);
+        EXCEPTION WHEN invalid_parameter_value THEN
+            GET STACKED DIAGNOSTICS reason = MESSAGE_TEXT;
+            RAISE EXCEPTION 'invalid blocked value % of identifier kind "%"', quote_literal(v), NEW.kind
+                USING ERRCODE = 'invalid_parameter_value',
+                      DETAIL = format('The kind''s %s normaliser refuses it: %s.', NEW.normalizer, reason),
+                      HINT = 'Blocked values are values of the kind; use blocked_patterns for LIKE patterns.';
+        END;
+        IF NOT norm = ANY (result) THEN
+            result := result || norm;
+        END IF;
+    END LOOP;
+    NEW.blocked_values := result;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION cdp_internal.normalize_blocked_values() IS
+    'Normalises an identifier kind''s blocked values with its normaliser; 22023 for a value it refuses';
+CREATE TRIGGER identifier_kinds_normalize_blocked
+    BEFORE INSERT OR UPDATE ON cdp.identifier_kinds
+    FOR EACH ROW EXECUTE FUNCTION cdp_internal.normalize_blocked_values();

@@ -164,6 +164,12 @@ cdp_merge_contacts(PG_FUNCTION_ARGS)
 	reason = PG_ARGISNULL(2) ? "manual" : text_to_cstring(PG_GETARG_TEXT_PP(2));
 	deconstruct_array(others_array, INT8OID, 8, true, TYPALIGN_DOUBLE,
 					  &others, &nulls, &nothers);
+	if (nothers == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("nothing to merge into contact %lld", (long long) target),
+				 errdetail("The array of other contacts is empty."),
+				 errhint("Name the contacts to merge into the target in others.")));
 
 	ids = palloc(sizeof(int64) * (nothers + 1));
 	live = palloc(sizeof(int64) * (nothers + 1));

@@ -149,6 +149,16 @@ $$;
 COMMENT ON FUNCTION cdp.define_taxonomy(text, text[], text) IS
     'Defines a taxonomy (or changes its object types and title); only those object types may be classified with it';
 
+-- The slug of one part of a term path: a part that is already a slug is kept
+-- (sports, team_sports); otherwise lower case with runs of other characters
+-- as -, as tags are (Sports -> sports, Rock & Roll -> rock-roll).
+CREATE FUNCTION cdp_internal.term_slug(part text) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+RETURN CASE WHEN part ~ '^[a-z0-9][a-z0-9_-]*$' THEN part
+            ELSE btrim(regexp_replace(lower(part), '[^a-z0-9_-]+', '-', 'g'), '-') END;
+COMMENT ON FUNCTION cdp_internal.term_slug(text) IS
+    'Slug of one part of a term path (Sports -> sports); a part that is already a slug is kept';
+
 CREATE FUNCTION cdp.add_term(taxonomy text, path text, title text DEFAULT NULL)
 RETURNS bigint
 LANGUAGE plpgsql
@@ -158,6 +168,7 @@ DECLARE
     parts text[] := cdp_internal.path_parts(path, 'term');
     parent bigint;
     term bigint;
+    slug text;
     sofar text;
     i integer;
 BEGIN
@@ -167,14 +178,19 @@ BEGIN
         RAISE EXCEPTION 'taxonomy "%" does not exist', taxonomy USING ERRCODE = '42704';
     END IF;
     FOR i IN 1 .. cardinality(parts) LOOP
-        IF parts[i] !~ '^[a-z0-9][a-z0-9_-]*$' THEN
-            RAISE EXCEPTION 'invalid term slug "%" in path %', parts[i], quote_literal(path)
-                USING ERRCODE = '22023', DETAIL = 'Term slugs match ^[a-z0-9][a-z0-9_-]*$.';
+        slug := cdp_internal.term_slug(parts[i]);
+        IF slug !~ '^[a-z0-9][a-z0-9_-]*$' THEN
+            RAISE EXCEPTION 'invalid term slug "%" in path %', slug, quote_literal(path)
+                USING ERRCODE = '22023',
+                      DETAIL = format('The slug is made from %s; term slugs match ^[a-z0-9][a-z0-9_-]*$.',
+                                      quote_literal(parts[i]));
         END IF;
-        sofar := CASE WHEN i = 1 THEN parts[i] ELSE sofar || '/' || parts[i] END;
+        sofar := CASE WHEN i = 1 THEN slug ELSE sofar || '/' || slug END;
+        -- a part written as a title (Football) is the title; a slug gets one made from it
         INSERT INTO cdp.terms AS t (taxonomy, slug, title, parent_id, path)
-        VALUES (taxonomy, parts[i],
+        VALUES (taxonomy, slug,
                 CASE WHEN i = cardinality(parts) AND add_term.title IS NOT NULL THEN add_term.title
+                     WHEN parts[i] <> slug THEN parts[i]
                      ELSE initcap(replace(replace(parts[i], '_', ' '), '-', ' ')) END,
                 parent, sofar)
         ON CONFLICT ON CONSTRAINT terms_path_key DO UPDATE
@@ -186,7 +202,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION cdp.add_term(text, text, text) IS
-    'Adds a term by path (sports/football), creating missing ancestors; returns its id';
+    'Adds a term by path (sports/football or Sports/Football: slugs derived, titles kept), creating missing ancestors; returns its id';
 
 -- The id of a term; 42704 if unknown.
 CREATE FUNCTION cdp_internal.term_id(taxonomy text, path text) RETURNS bigint
@@ -197,7 +213,11 @@ DECLARE
     term bigint;
 BEGIN
     SELECT t.id INTO term FROM cdp.terms t
-     WHERE t.taxonomy = term_id.taxonomy AND t.path = array_to_string(cdp_internal.path_parts(term_id.path, 'term'), '/');
+     WHERE t.taxonomy = term_id.taxonomy
+       AND t.path = array_to_string(ARRAY(SELECT cdp_internal.term_slug(u.part)
+                                            FROM unnest(cdp_internal.path_parts(term_id.path, 'term'))
+                                                 WITH ORDINALITY AS u(part, n)
+                                           ORDER BY u.n), '/');
     IF NOT FOUND THEN
         RAISE EXCEPTION 'term "%" of taxonomy "%" does not exist', path, taxonomy
             USING ERRCODE = '42704', HINT = 'Add it with cdp.add_term.';
@@ -205,7 +225,8 @@ BEGIN
     RETURN term;
 END
 $$;
-COMMENT ON FUNCTION cdp_internal.term_id(text, text) IS 'The id of a term by taxonomy and path; 42704 if unknown';
+COMMENT ON FUNCTION cdp_internal.term_id(text, text) IS
+    'The id of a term by taxonomy and path (slugs derived as add_term derives them: Sports/Football finds sports/football); 42704 if unknown';
 
 -- Check an object reference and return the id to store: a contact goes
 -- through the one contact lock (its survivor, locked, is returned).

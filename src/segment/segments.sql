@@ -474,7 +474,10 @@ BEGIN ATOMIC
            CASE r.kind
                WHEN 'tag' THEN cdp_internal.tag_slug(r.name)
                WHEN 'term' THEN split_part(r.name, ':', 1) || ':' ||
-                   array_to_string(cdp_internal.path_parts(substr(r.name, strpos(r.name, ':') + 1), 'term'), '/')
+                   array_to_string(ARRAY(SELECT cdp_internal.term_slug(u.part)
+                                           FROM unnest(cdp_internal.path_parts(substr(r.name, strpos(r.name, ':') + 1), 'term'))
+                                                WITH ORDINALITY AS u(part, n)
+                                          ORDER BY u.n), '/')
                ELSE r.name END
       FROM cdp_internal.segment_references(definition) r;
 END;
