@@ -107,9 +107,10 @@ include $(PGXS)
 cdp--$(EXTVERSION).sql: $(SQL_SOURCES) cdp.control
 	cat $(SQL_SOURCES) > $@
 
-# The 0.1.0 -> 0.2.0 upgrade: what changed in tables (0.2.0-before.sql), the
-# segment sources whole (new in 0.2.0), every function of the older sources
-# replaced from the same files as the install script, then 0.2.0-after.sql.
+# The 0.1.0 -> 0.2.0 upgrade: what changed in tables (0.2.0-before.sql), every
+# function of the older sources replaced from the same files as the install
+# script, the segment sources whole (new in 0.2.0; their SQL functions use the
+# new model functions), then 0.2.0-after.sql.
 UPGRADE_FUNCTION_SOURCES = src/identifier/kinds.sql src/identifier/identifier.sql \
 	src/identity/kind_integrity.sql src/identity/identity.sql src/identity/graph.sql \
 	src/model/catalog.sql src/model/organizations.sql src/model/documents.sql \
@@ -119,9 +120,9 @@ SEGMENT_SOURCES = src/segment/segment_type.sql src/segment/segment_json.sql src/
 
 src/updates/cdp--0.1.0--0.2.0.sql: src/updates/0.2.0-before.sql $(SEGMENT_SOURCES) \
 		src/updates/replace_functions.awk $(UPGRADE_FUNCTION_SOURCES) src/updates/0.2.0-after.sql
-	{ cat src/updates/0.2.0-before.sql $(SEGMENT_SOURCES); \
+	{ cat src/updates/0.2.0-before.sql; \
 	  awk -f src/updates/replace_functions.awk $(UPGRADE_FUNCTION_SOURCES); \
-	  cat src/updates/0.2.0-after.sql; } > $@
+	  cat $(SEGMENT_SOURCES) src/updates/0.2.0-after.sql; } > $@
 
 src/identifier/email_type.sql: src/identifier/normtext_type.sql.in
 	sed -e 's/@TYPE@/email/g' -e 's/@INPUT_VOLATILITY@/IMMUTABLE/g' \

@@ -9,6 +9,9 @@ CREATE TRIGGER identifier_kinds_keep_builtin_settings AFTER UPDATE ON cdp.identi
 CREATE TRIGGER builtin_kind_settings_apply AFTER INSERT ON cdp_internal.builtin_kind_settings
     FOR EACH ROW WHEN (pg_trigger_depth() < 1)
     EXECUTE FUNCTION cdp_internal.apply_builtin_kind_settings();
+CREATE TRIGGER identifier_kinds_normalize_blocked
+    BEFORE INSERT OR UPDATE ON cdp.identifier_kinds
+    FOR EACH ROW EXECUTE FUNCTION cdp_internal.normalize_blocked_values();
 
 -- 0.2.0 indexes each comparable attribute when a profile or document template
 -- is defined; tables defined under 0.1.0 get the same indexes here.  A column
@@ -38,3 +41,9 @@ BEGIN
     END LOOP;
 END
 $$;
+
+-- 0.2.0 reads values strictly (JSON booleans and numbers, ISO 8601 dates) and
+-- aliases its generated statements with names no attribute can take: the
+-- upsert statements stored under 0.1.0 are generated again.
+SELECT cdp_internal.rebuild_data_table(d.owner_type, d.slug, d.data_table, d.key_column)
+  FROM cdp_internal.data_tables d ORDER BY d.owner_type, d.slug;

@@ -1,8 +1,8 @@
 -- 0.2.0-before.sql
 --   The first part of the 0.1.0 -> 0.2.0 upgrade: what the function sources
 --   cannot say (dropped functions, changed tables, new tables).  The Makefile
---   appends the segment sources, every function of the identifier, identity
---   and model sources as CREATE OR REPLACE (replace_functions.awk) and
+--   appends every function of the identifier, identity and model sources as
+--   CREATE OR REPLACE (replace_functions.awk), the segment sources and
 --   0.2.0-after.sql; test/t/upgrade.sh compares an updated database with a
 --   fresh install, so anything missing here fails that test.
 \echo Use "ALTER EXTENSION cdp UPDATE TO '0.2.0'" to load this file. \quit

@@ -39,14 +39,18 @@ SELECT cdp.define_document_template('invoice', '[{\"slug\": \"total\", \"type\":
 "
 
 # Every row of every table and sequence registered with
-# pg_extension_config_dump and of every cdp_data table, one line per relation.
+# pg_extension_config_dump and of every cdp_data table, one line per relation
+# (the generated statements of data_tables are made again by the update).
 fingerprint="
 SELECT r::text || ' ' || regexp_replace(query_to_xml(format(CASE WHEN c.relkind = 'S'
                                   THEN 'SELECT last_value, is_called FROM %s'
+                                  WHEN r = 'cdp_internal.data_tables'::regclass
+                                  THEN 'SELECT count(*), md5(string_agg(row(t.owner_type, t.slug, t.data_table, t.key_column, t.attribute_slugs)::text, ''|'' ORDER BY t.slug)) FROM %s t'
                                   ELSE 'SELECT count(*), md5(string_agg(t::text, ''|'' ORDER BY t::text)) FROM %s t' END, r),
                                   false, false, '')::text, '</?table[^>]*>|\s+', ' ', 'g')
   FROM pg_class c, LATERAL (SELECT c.oid::regclass) x(r)
  WHERE c.oid IN (SELECT unnest(extconfig) FROM pg_extension WHERE extname = 'cdp')
+    AND c.oid <> 'cdp_internal.data_tables_generation_seq'::regclass
     OR (c.relnamespace = 'cdp_data'::regnamespace AND c.relkind = 'r')
  ORDER BY 1"
 
