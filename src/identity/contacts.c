@@ -55,12 +55,6 @@ static cdp_query type_query = {
 	"SELECT cdp_internal.refresh_contact_type($1)", 1, {INT8OID}
 };
 
-static cdp_query conflict_query = {
-	"INSERT INTO cdp.identity_conflicts (rule, kind, value, contact_id, other_contact_id, source)"
-	" VALUES ($1, $2, $3, $4, $5, $6)",
-	6, {TEXTOID, TEXTOID, TEXTOID, INT8OID, INT8OID, TEXTOID}
-};
-
 static cdp_query blocked_query = {
 	"SELECT 1 FROM cdp.merge_blocks WHERE contact_a = least($1, $2) AND contact_b = greatest($1, $2)",
 	2, {INT8OID, INT8OID}
@@ -210,28 +204,6 @@ cdp_refresh_contact_type(int64 id)
 	Datum		args[1] = {Int64GetDatum(id)};
 
 	cdp_execute(&type_query, args, NULL, false, 0);
-}
-
-void
-cdp_record_conflict(const char *rule, const char *kind, const char *value,
-					int64 contact_id, int64 other_contact_id, const char *source)
-{
-	Datum		args[6];
-	char		nulls[7] = "      ";
-
-	args[0] = CStringGetTextDatum(rule);
-	args[1] = CStringGetTextDatum(kind);
-	args[2] = CStringGetTextDatum(value);
-	args[3] = Int64GetDatum(contact_id);
-	args[4] = Int64GetDatum(other_contact_id);
-	args[5] = source ? CStringGetTextDatum(source) : (Datum) 0;
-	if (contact_id == 0)
-		nulls[3] = 'n';
-	if (other_contact_id == 0)
-		nulls[4] = 'n';
-	if (source == NULL)
-		nulls[5] = 'n';
-	cdp_execute(&conflict_query, args, nulls, false, 0);
 }
 
 /*

@@ -132,9 +132,6 @@ extern int64 cdp_lock_contact(int64 id, cdp_contact_lock mode);
 extern void cdp_lock_live_contacts(const int64 *ids, int n, cdp_contact_lock mode,
 								   int64 *live);
 extern void cdp_refresh_contact_type(int64 id);
-extern void cdp_record_conflict(const char *rule, const char *kind, const char *value,
-								int64 contact_id, int64 other_contact_id,
-								const char *source);
 extern bool cdp_merge_blocked(int64 a, int64 b);
 extern Jsonb *cdp_identifier_evidence(const char *kind, const char *value);
 
