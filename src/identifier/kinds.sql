@@ -34,6 +34,9 @@ COMMENT ON COLUMN cdp.identifier_kinds.blocked_values IS
     'Normalised values that never link anything (for example a shared test address)';
 COMMENT ON COLUMN cdp.identifier_kinds.blocked_patterns IS
     'LIKE patterns over normalised values that never link anything';
+COMMENT ON COLUMN cdp.identifier_kinds.kind IS
+    'Name of the kind (a slug), the key of identifiers of the kind';
+COMMENT ON COLUMN cdp.identifier_kinds.title IS 'Human-readable name of the kind';
 
 INSERT INTO cdp.identifier_kinds (kind, title, normalizer, priority) VALUES
     ('external_id', 'External ID', 'text', 1),
@@ -65,6 +68,21 @@ CREATE TABLE cdp_internal.builtin_kind_settings (
 );
 COMMENT ON TABLE cdp_internal.builtin_kind_settings IS
     'The settings of built-in identifier kinds as an administrator changed them, for pg_dump';
+COMMENT ON COLUMN cdp_internal.builtin_kind_settings.kind IS
+    'A built-in kind (external_id, oauth, email, phone, uuid, anonymous)';
+COMMENT ON COLUMN cdp_internal.builtin_kind_settings.title IS 'The kind''s title as the administrator set it';
+COMMENT ON COLUMN cdp_internal.builtin_kind_settings.slugs IS
+    'The kind''s allowed slugs as the administrator set them';
+COMMENT ON COLUMN cdp_internal.builtin_kind_settings.max_per_contact IS
+    'The kind''s max_per_contact as the administrator set it';
+COMMENT ON COLUMN cdp_internal.builtin_kind_settings.priority IS
+    'The kind''s priority as the administrator set it';
+COMMENT ON COLUMN cdp_internal.builtin_kind_settings.matchable IS
+    'The kind''s matchable as the administrator set it';
+COMMENT ON COLUMN cdp_internal.builtin_kind_settings.blocked_values IS
+    'The kind''s blocked_values as the administrator set them';
+COMMENT ON COLUMN cdp_internal.builtin_kind_settings.blocked_patterns IS
+    'The kind''s blocked_patterns as the administrator set them';
 SELECT pg_catalog.pg_extension_config_dump('cdp_internal.builtin_kind_settings', '');
 
 CREATE FUNCTION cdp_internal.keep_builtin_kind_settings() RETURNS trigger

@@ -10,6 +10,10 @@ CREATE TABLE cdp_internal.secrets (
     salt       bytea NOT NULL
 );
 REVOKE ALL ON cdp_internal.secrets FROM PUBLIC;
+COMMENT ON TABLE cdp_internal.secrets IS
+    'The salt of the hashes in cdp.suppressions, made on first use; one row';
+COMMENT ON COLUMN cdp_internal.secrets.singleton IS 'Always true: the table holds at most one row';
+COMMENT ON COLUMN cdp_internal.secrets.salt IS 'Random bytes prefixed to every hashed identifier';
 SELECT pg_catalog.pg_extension_config_dump('cdp_internal.secrets', '');
 
 CREATE FUNCTION cdp_internal.identifier_hash(kind text, value text) RETURNS bytea

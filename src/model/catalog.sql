@@ -15,6 +15,11 @@ CREATE TABLE cdp.profiles (
 COMMENT ON TABLE cdp.profiles IS
     'Profiles: named sets of typed attributes of contacts or organizations, each stored in its own cdp_data table';
 COMMENT ON COLUMN cdp.profiles.data_table IS 'The generated table cdp_data.profile_<slug>';
+COMMENT ON COLUMN cdp.profiles.slug IS 'Profile name, the argument of set_profile';
+COMMENT ON COLUMN cdp.profiles.title IS 'Human-readable name';
+COMMENT ON COLUMN cdp.profiles.object_type IS 'contact or organization: what the profile describes';
+COMMENT ON COLUMN cdp.profiles.description IS 'Free text, or NULL';
+COMMENT ON COLUMN cdp.profiles.created_at IS 'When the profile was defined';
 
 CREATE TABLE cdp.document_templates (
     slug         text PRIMARY KEY
@@ -30,6 +35,11 @@ COMMENT ON TABLE cdp.document_templates IS
     'Document templates: typed attributes of a family of documents, stored in cdp_data.document_<slug>';
 COMMENT ON COLUMN cdp.document_templates.owner IS
     'contact: every document belongs to a contact; organization: every document belongs to an organization';
+COMMENT ON COLUMN cdp.document_templates.slug IS 'Template name';
+COMMENT ON COLUMN cdp.document_templates.title IS 'Human-readable name';
+COMMENT ON COLUMN cdp.document_templates.description IS 'Free text, or NULL';
+COMMENT ON COLUMN cdp.document_templates.data_table IS 'The generated table cdp_data.document_<slug>';
+COMMENT ON COLUMN cdp.document_templates.created_at IS 'When the template was defined';
 
 CREATE TABLE cdp.attributes (
     owner_type   text NOT NULL
@@ -51,6 +61,18 @@ COMMENT ON TABLE cdp.attributes IS
     'Typed attributes of profiles and document templates; each is a column of the generated table';
 COMMENT ON COLUMN cdp.attributes.validations IS
     'min, max, min_length, max_length, pattern, options, decimals; each is a named CHECK constraint';
+COMMENT ON COLUMN cdp.attributes.owner_type IS 'profile or document_template';
+COMMENT ON COLUMN cdp.attributes.owner_slug IS 'The slug of the profile or document template';
+COMMENT ON COLUMN cdp.attributes.slug IS
+    'Attribute name: the column of the generated table and the JSON key of values';
+COMMENT ON COLUMN cdp.attributes.title IS
+    'Human-readable name (also the column comment of the generated table)';
+COMMENT ON COLUMN cdp.attributes.data_type IS
+    'text, integer, number, boolean, date, datetime, time, email, phone, location, media or json';
+COMMENT ON COLUMN cdp.attributes.is_array IS 'Whether the attribute holds an array of values';
+COMMENT ON COLUMN cdp.attributes.is_required IS 'Whether the column is NOT NULL';
+COMMENT ON COLUMN cdp.attributes.position IS
+    'Order of the attribute (and of its column) in its profile or template';
 
 -- What set_profile needs in one lookup: the table, its key, the upsert
 -- statement generated from the catalog and what its error messages say
@@ -73,6 +95,14 @@ COMMENT ON COLUMN cdp_internal.data_tables.messages IS
     '{"label": .., "constraints": {name: {"attribute", "validation", "detail"}}}: what errors of the upsert say';
 COMMENT ON COLUMN cdp_internal.data_tables.generation IS
     'New at every rebuild: set_profile keeps the statement per backend until it changes';
+COMMENT ON COLUMN cdp_internal.data_tables.owner_type IS 'profile or document_template';
+COMMENT ON COLUMN cdp_internal.data_tables.slug IS 'The slug of the profile or document template';
+COMMENT ON COLUMN cdp_internal.data_tables.data_table IS 'The generated cdp_data table';
+COMMENT ON COLUMN cdp_internal.data_tables.key_column IS
+    'The generated table''s key column (contact_id, organization_id or document_id)';
+COMMENT ON COLUMN cdp_internal.data_tables.attribute_slugs IS 'The attributes, in position order';
+COMMENT ON COLUMN cdp_internal.data_tables.upsert_sql IS
+    'The generated statement that writes a JSON object of values into the table';
 
 SELECT pg_catalog.pg_extension_config_dump('cdp.profiles', '');
 SELECT pg_catalog.pg_extension_config_dump('cdp.document_templates', '');

@@ -20,6 +20,17 @@ CREATE INDEX documents_template_idx ON cdp.documents (template);
 CREATE INDEX documents_parent_idx ON cdp.documents (parent_id) WHERE parent_id IS NOT NULL;
 COMMENT ON TABLE cdp.documents IS
     'Documents: structured records of a template, owned by a contact (and optionally an organization); values in cdp_data.document_<template>';
+COMMENT ON COLUMN cdp.documents.id IS 'Document id, the key of its row in cdp_data.document_<template>';
+COMMENT ON COLUMN cdp.documents.template IS 'The document template';
+COMMENT ON COLUMN cdp.documents.contact_id IS
+    'The contact that owns the document, or NULL for an organization''s document';
+COMMENT ON COLUMN cdp.documents.organization_id IS 'The organization the document belongs to, or NULL';
+COMMENT ON COLUMN cdp.documents.parent_id IS
+    'The parent document (for example an order of a line item), or NULL';
+COMMENT ON COLUMN cdp.documents.title IS 'Display title, or NULL';
+COMMENT ON COLUMN cdp.documents.created_at IS 'When the document was created';
+COMMENT ON COLUMN cdp.documents.updated_at IS 'When the document last changed';
+COMMENT ON COLUMN cdp.documents.archived_at IS 'When the document was archived; NULL if live';
 
 SELECT pg_catalog.pg_extension_config_dump('cdp.documents', '');
 SELECT pg_catalog.pg_extension_config_dump('cdp.documents_id_seq', '');

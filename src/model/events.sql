@@ -17,7 +17,15 @@ CREATE TABLE cdp.events (
 CREATE INDEX events_contact_name_time_idx ON cdp.events (contact_id, name, occurred_at);
 CREATE INDEX events_name_time_idx ON cdp.events (name, occurred_at);
 CREATE INDEX events_time_idx ON cdp.events (occurred_at);
-COMMENT ON TABLE cdp.events IS 'Events of contacts (what they did), recorded by cdp.track and cdp.ingest';
+COMMENT ON TABLE cdp.events IS
+    'Events of contacts (what they did), recorded by cdp.track';
+COMMENT ON COLUMN cdp.events.id IS 'Event id';
+COMMENT ON COLUMN cdp.events.contact_id IS 'The contact that did it (a merge moves events to the survivor)';
+COMMENT ON COLUMN cdp.events.name IS 'Event name (purchase, page_view, ...)';
+COMMENT ON COLUMN cdp.events.occurred_at IS 'When it happened, as the caller said (default: when recorded)';
+COMMENT ON COLUMN cdp.events.received_at IS 'When cdp recorded it';
+COMMENT ON COLUMN cdp.events.properties IS 'Event details, a JSON object';
+COMMENT ON COLUMN cdp.events.source IS 'Where the event came from, as the caller said';
 
 SELECT pg_catalog.pg_extension_config_dump('cdp.events', '');
 SELECT pg_catalog.pg_extension_config_dump('cdp.events_id_seq', '');

@@ -16,6 +16,13 @@ CREATE TABLE cdp.organizations (
 CREATE INDEX organizations_parent_idx ON cdp.organizations (parent_id);
 COMMENT ON TABLE cdp.organizations IS
     'Organizations (companies, divisions, departments) in a tree; archived_at set means archived';
+COMMENT ON COLUMN cdp.organizations.id IS 'Organization id';
+COMMENT ON COLUMN cdp.organizations.slug IS 'Organization name as the API takes it (unique)';
+COMMENT ON COLUMN cdp.organizations.name IS 'Display name';
+COMMENT ON COLUMN cdp.organizations.parent_id IS 'The parent organization; NULL at a root';
+COMMENT ON COLUMN cdp.organizations.created_at IS 'When the organization was created';
+COMMENT ON COLUMN cdp.organizations.updated_at IS 'When the organization last changed';
+COMMENT ON COLUMN cdp.organizations.archived_at IS 'When the organization was archived; NULL if live';
 
 CREATE TABLE cdp.organization_members (
     contact_id      bigint NOT NULL REFERENCES cdp.contacts (id) ON DELETE CASCADE,
@@ -29,6 +36,12 @@ CREATE INDEX organization_members_organization_idx ON cdp.organization_members (
 CREATE UNIQUE INDEX organization_members_one_primary ON cdp.organization_members (contact_id) WHERE is_primary;
 COMMENT ON TABLE cdp.organization_members IS
     'Contacts that belong to organizations, with their role; at most one primary organization per contact';
+COMMENT ON COLUMN cdp.organization_members.contact_id IS 'The member contact';
+COMMENT ON COLUMN cdp.organization_members.organization_id IS 'The organization';
+COMMENT ON COLUMN cdp.organization_members.role IS 'The member''s role (free text), or NULL';
+COMMENT ON COLUMN cdp.organization_members.is_primary IS
+    'Whether this is the contact''s primary organization (at most one per contact)';
+COMMENT ON COLUMN cdp.organization_members.since IS 'When the contact became a member';
 
 SELECT pg_catalog.pg_extension_config_dump('cdp.organizations', '');
 SELECT pg_catalog.pg_extension_config_dump('cdp.organizations_id_seq', '');

@@ -12,6 +12,10 @@ CREATE TABLE cdp.taxonomies (
                  CHECK (cardinality(object_types) > 0 AND object_types <@ ARRAY['contact', 'organization', 'document'])
 );
 COMMENT ON TABLE cdp.taxonomies IS 'Taxonomies: hierarchical vocabularies, each allowed for some object types';
+COMMENT ON COLUMN cdp.taxonomies.slug IS 'Taxonomy name';
+COMMENT ON COLUMN cdp.taxonomies.title IS 'Human-readable name';
+COMMENT ON COLUMN cdp.taxonomies.object_types IS
+    'Where its terms may be assigned: contact, organization and/or document';
 
 CREATE TABLE cdp.terms (
     id        bigserial PRIMARY KEY,
@@ -24,6 +28,13 @@ CREATE TABLE cdp.terms (
 );
 CREATE INDEX terms_parent_idx ON cdp.terms (parent_id);
 COMMENT ON TABLE cdp.terms IS 'Terms of taxonomies; path is the slugs from the root joined by / (sports/football)';
+COMMENT ON COLUMN cdp.terms.id IS 'Term id';
+COMMENT ON COLUMN cdp.terms.taxonomy IS 'The taxonomy of the term';
+COMMENT ON COLUMN cdp.terms.slug IS 'The term''s own slug (the last part of path)';
+COMMENT ON COLUMN cdp.terms.title IS 'Human-readable name';
+COMMENT ON COLUMN cdp.terms.parent_id IS 'The parent term; NULL at the root of its taxonomy';
+COMMENT ON COLUMN cdp.terms.path IS
+    'The slugs from the root joined by / (sports/football), unique in the taxonomy';
 
 CREATE TABLE cdp.tags (
     id        bigserial PRIMARY KEY,
@@ -35,6 +46,11 @@ CREATE TABLE cdp.tags (
 CREATE INDEX tags_parent_idx ON cdp.tags (parent_id);
 COMMENT ON TABLE cdp.tags IS
     'Global hierarchical tags; path is the titles joined by / (Technology/AI); slug is cdp_internal.tag_slug(path), unique';
+COMMENT ON COLUMN cdp.tags.id IS 'Tag id';
+COMMENT ON COLUMN cdp.tags.slug IS 'cdp_internal.tag_slug(path): how the API names the tag (unique)';
+COMMENT ON COLUMN cdp.tags.title IS 'The tag''s own title (the last part of path; no /)';
+COMMENT ON COLUMN cdp.tags.parent_id IS 'The parent tag; NULL at a root';
+COMMENT ON COLUMN cdp.tags.path IS 'The titles from the root joined by / (Technology/AI)';
 
 CREATE TABLE cdp.contact_terms (
     contact_id bigint NOT NULL REFERENCES cdp.contacts (id) ON DELETE CASCADE,
@@ -79,11 +95,29 @@ CREATE TABLE cdp.document_tags (
 );
 CREATE INDEX document_tags_tag_idx ON cdp.document_tags (tag_id);
 COMMENT ON TABLE cdp.contact_terms IS 'Taxonomy terms assigned to contacts';
+COMMENT ON COLUMN cdp.contact_terms.contact_id IS 'The contact';
+COMMENT ON COLUMN cdp.contact_terms.term_id IS 'The term assigned';
+COMMENT ON COLUMN cdp.contact_terms.since IS 'When the term was assigned';
 COMMENT ON TABLE cdp.organization_terms IS 'Taxonomy terms assigned to organizations';
+COMMENT ON COLUMN cdp.organization_terms.organization_id IS 'The organization';
+COMMENT ON COLUMN cdp.organization_terms.term_id IS 'The term assigned';
+COMMENT ON COLUMN cdp.organization_terms.since IS 'When the term was assigned';
 COMMENT ON TABLE cdp.document_terms IS 'Taxonomy terms assigned to documents';
+COMMENT ON COLUMN cdp.document_terms.document_id IS 'The document';
+COMMENT ON COLUMN cdp.document_terms.term_id IS 'The term assigned';
+COMMENT ON COLUMN cdp.document_terms.since IS 'When the term was assigned';
 COMMENT ON TABLE cdp.contact_tags IS 'Tags of contacts';
+COMMENT ON COLUMN cdp.contact_tags.contact_id IS 'The contact';
+COMMENT ON COLUMN cdp.contact_tags.tag_id IS 'The tag assigned';
+COMMENT ON COLUMN cdp.contact_tags.since IS 'When the tag was assigned';
 COMMENT ON TABLE cdp.organization_tags IS 'Tags of organizations';
+COMMENT ON COLUMN cdp.organization_tags.organization_id IS 'The organization';
+COMMENT ON COLUMN cdp.organization_tags.tag_id IS 'The tag assigned';
+COMMENT ON COLUMN cdp.organization_tags.since IS 'When the tag was assigned';
 COMMENT ON TABLE cdp.document_tags IS 'Tags of documents';
+COMMENT ON COLUMN cdp.document_tags.document_id IS 'The document';
+COMMENT ON COLUMN cdp.document_tags.tag_id IS 'The tag assigned';
+COMMENT ON COLUMN cdp.document_tags.since IS 'When the tag was assigned';
 
 SELECT pg_catalog.pg_extension_config_dump('cdp.taxonomies', '');
 SELECT pg_catalog.pg_extension_config_dump('cdp.terms', '');

@@ -16,10 +16,19 @@ CREATE TABLE cdp.segments (
     member_count  bigint
 );
 COMMENT ON TABLE cdp.segments IS
-    'Saved segments: a boolean cdp.segment definition over contacts, evaluated on demand or kept in segment_members';
+    'Saved segments: named cdp.segment definitions over contacts, evaluated on demand by cdp.members and cdp.count';
 COMMENT ON COLUMN cdp.segments.refresh IS
-    'manual: segment_members changes with cdp.refresh_segment; immediate: inside each transaction that touches a contact';
-COMMENT ON COLUMN cdp.segments.member_count IS 'Members at the last refresh (NULL before the first)';
+    'manual or immediate: how members are to be kept once stored membership exists; segments are evaluated on demand today';
+COMMENT ON COLUMN cdp.segments.member_count IS
+    'How many contacts were members when refreshed_at was set; NULL before that';
+COMMENT ON COLUMN cdp.segments.slug IS 'Segment name';
+COMMENT ON COLUMN cdp.segments.title IS 'Human-readable name';
+COMMENT ON COLUMN cdp.segments.description IS 'Free text, or NULL';
+COMMENT ON COLUMN cdp.segments.definition IS 'The condition over contacts, a cdp.segment';
+COMMENT ON COLUMN cdp.segments.created_at IS 'When the segment was saved';
+COMMENT ON COLUMN cdp.segments.updated_at IS 'When the segment last changed';
+COMMENT ON COLUMN cdp.segments.refreshed_at IS
+    'When member_count was last set; NULL if never';
 
 -- What each saved segment refers to, kept with the definition so that
 -- dropping a profile, attribute, template, taxonomy, term or segment in use
@@ -33,6 +42,10 @@ CREATE TABLE cdp_internal.segment_references (
 CREATE INDEX segment_references_segment_idx ON cdp_internal.segment_references (segment);
 COMMENT ON TABLE cdp_internal.segment_references IS
     'The profiles, attributes, templates, taxonomies, terms, tags, kinds, organizations and segments each saved segment uses';
+COMMENT ON COLUMN cdp_internal.segment_references.segment IS 'The saved segment that uses the object';
+COMMENT ON COLUMN cdp_internal.segment_references.kind IS
+    'What kind of object: profile, attribute, template, taxonomy, term, tag, kind, organization or segment';
+COMMENT ON COLUMN cdp_internal.segment_references.name IS 'The object''s name';
 
 SELECT pg_catalog.pg_extension_config_dump('cdp.segments', '');
 SELECT pg_catalog.pg_extension_config_dump('cdp_internal.segment_references', '');
