@@ -108,11 +108,11 @@ cdp--$(EXTVERSION).sql: $(SQL_SOURCES) cdp.control
 	cat $(SQL_SOURCES) > $@
 
 # The 0.1.0 -> 0.2.0 upgrade: what changed in tables (0.2.0-before.sql), every
-# function of the older sources replaced from the same files as the install
-# script, the segment sources whole (new in 0.2.0; their SQL functions use the
+# function and comment of the older sources replaced from the same files as the
+# install script, the segment sources whole (new in 0.2.0; their SQL functions use the
 # new model functions), then 0.2.0-after.sql.
 UPGRADE_FUNCTION_SOURCES = src/identifier/kinds.sql src/identifier/identifier.sql \
-	src/identity/kind_integrity.sql src/identity/identity.sql src/identity/graph.sql \
+	src/identity/tables.sql src/identity/kind_integrity.sql src/identity/identity.sql src/identity/graph.sql \
 	src/model/catalog.sql src/model/organizations.sql src/model/documents.sql \
 	src/model/profiles.sql src/model/taxonomies.sql src/model/events.sql \
 	src/model/archive.sql src/model/merge.sql

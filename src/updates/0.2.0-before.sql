@@ -1,8 +1,8 @@
 -- 0.2.0-before.sql
 --   The first part of the 0.1.0 -> 0.2.0 upgrade: what the function sources
 --   cannot say (dropped functions, changed tables, new tables).  The Makefile
---   appends every function of the identifier, identity and model sources as
---   CREATE OR REPLACE (replace_functions.awk), the segment sources and
+--   appends every function and comment of the identifier, identity and model
+--   sources (replace_functions.awk: CREATE OR REPLACE), the segment sources and
 --   0.2.0-after.sql; test/t/upgrade.sh compares an updated database with a
 --   fresh install, so anything missing here fails that test.
 \echo Use "ALTER EXTENSION cdp UPDATE TO '0.2.0'" to load this file. \quit
@@ -19,12 +19,6 @@ ALTER TABLE cdp.identity_conflicts ADD COLUMN reason text;
 ALTER TABLE cdp.identity_conflicts DROP CONSTRAINT identity_conflicts_rule_known;
 ALTER TABLE cdp.identity_conflicts ADD CONSTRAINT identity_conflicts_rule_known
     CHECK (rule IN ('invalid', 'blocked', 'limit', 'merge_block'));
-COMMENT ON TABLE cdp.identity_conflicts IS
-    'Links that a merge rule refused: invalid and blocked values, max_per_contact limits, merge blocks';
-COMMENT ON COLUMN cdp.identity_conflicts.value IS
-    'The normalised value; for rule invalid, the value as it came (the normaliser refused it)';
-COMMENT ON COLUMN cdp.identity_conflicts.reason IS
-    'For rule invalid: why the normaliser refused the value';
 
 -- Administrators' settings of the built-in kinds, kept for pg_dump (the
 -- triggers that keep and apply them are created in 0.2.0-after.sql).
@@ -38,8 +32,6 @@ CREATE TABLE cdp_internal.builtin_kind_settings (
     blocked_values   text[] NOT NULL,
     blocked_patterns text[] NOT NULL
 );
-COMMENT ON TABLE cdp_internal.builtin_kind_settings IS
-    'The settings of built-in identifier kinds as an administrator changed them, for pg_dump';
 SELECT pg_catalog.pg_extension_config_dump('cdp_internal.builtin_kind_settings', '');
 -- An administrator may already have changed a built-in kind under 0.1.0.
 INSERT INTO cdp_internal.builtin_kind_settings

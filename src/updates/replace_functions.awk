@@ -1,8 +1,9 @@
 # replace_functions.awk
 #   Prints every CREATE FUNCTION statement of install-script SQL as CREATE OR
-#   REPLACE FUNCTION, each with the COMMENT ON FUNCTION statements that
-#   follow it: the function part of an upgrade script, made from the same
-#   sources as the install script so that the two cannot drift apart.
+#   REPLACE FUNCTION, and every COMMENT ON FUNCTION, TABLE or COLUMN (comments
+#   can be set again at will): the function and comment part of an upgrade
+#   script, made from the same sources as the install script so that the two
+#   cannot drift apart.
 #   Relies on the layout of cdp's SQL files: statements start at column 0,
 #   bodies are $$-quoted or BEGIN ATOMIC … END;, comments end in ';.
 
@@ -19,7 +20,7 @@ BEGIN { in_function = 0; in_comment = 0; quoted = 0; atomic = 0 }
 		if (line ~ /^CREATE FUNCTION /) {
 			in_function = 1; quoted = 0; atomic = 0
 			sub(/^CREATE FUNCTION /, "CREATE OR REPLACE FUNCTION ", line)
-		} else if (line ~ /^COMMENT ON FUNCTION /) {
+		} else if (line ~ /^COMMENT ON (FUNCTION|TABLE|COLUMN) /) {
 			in_comment = 1
 		} else
 			next
