@@ -54,6 +54,7 @@ SQL_SOURCES = \
 	src/identifier/kinds.sql \
 	src/identifier/identifier.sql \
 	src/identifier/email_type.sql \
+	src/identifier/email_address_type.sql \
 	src/identifier/phone_type.sql \
 	src/identity/tables.sql \
 	src/identity/kind_integrity.sql \
@@ -73,10 +74,10 @@ SQL_SOURCES = \
 
 # Upgrade scripts made from the sources (so they cannot drift from the install
 # script) are built; hand-written ones in src/updates are installed as they are.
-UPGRADES_built = src/updates/cdp--0.1.0--0.2.0.sql
+UPGRADES_built = src/updates/cdp--0.2.0--0.3.0.sql
 DATA_built = cdp--$(EXTVERSION).sql $(UPGRADES_built)
 DATA = $(filter-out $(UPGRADES_built),$(wildcard src/updates/cdp--*--*.sql))
-EXTRA_CLEAN = src/identifier/email_type.sql src/identifier/phone_type.sql \
+EXTRA_CLEAN = src/identifier/email_type.sql src/identifier/email_address_type.sql src/identifier/phone_type.sql \
 	test/fuzz/bin results regression.diffs regression.out output_iso
 
 REGRESS = $(basename $(notdir $(sort $(wildcard sql/*.sql))))
@@ -107,26 +108,28 @@ include $(PGXS)
 cdp--$(EXTVERSION).sql: $(SQL_SOURCES) cdp.control
 	cat $(SQL_SOURCES) > $@
 
-# The 0.1.0 -> 0.2.0 upgrade: what changed in tables (0.2.0-before.sql), every
-# function and comment of the older sources replaced from the same files as the
-# install script, the segment sources whole (new in 0.2.0; their SQL functions use the
-# new model functions), then 0.2.0-after.sql.
-UPGRADE_FUNCTION_SOURCES = src/identifier/kinds.sql src/identifier/identifier.sql \
-	src/identity/tables.sql src/identity/kind_integrity.sql src/identity/identity.sql src/identity/graph.sql \
-	src/model/catalog.sql src/model/organizations.sql src/model/documents.sql \
-	src/model/profiles.sql src/model/taxonomies.sql src/model/events.sql \
-	src/model/archive.sql src/model/merge.sql
-SEGMENT_SOURCES = src/segment/segment_type.sql src/segment/segment_json.sql src/segment/segments.sql
+# The upgrade from the previous release, made from the same sources as the
+# install script so that the two cannot drift apart: what changed in tables
+# (0.3.0-before.sql), the sources new in this release whole, every function
+# and comment of the other sources (replace_functions.awk: CREATE OR REPLACE),
+# then 0.3.0-after.sql.  test/t/upgrade.sh compares the result with a fresh
+# install.  Upgrades of older releases are frozen files in src/updates.
+UPGRADE_NEW_SOURCES = src/identifier/email_address_type.sql
+UPGRADE_FUNCTION_SOURCES = $(filter-out $(UPGRADE_NEW_SOURCES),$(SQL_SOURCES))
 
-src/updates/cdp--0.1.0--0.2.0.sql: src/updates/0.2.0-before.sql $(SEGMENT_SOURCES) \
-		src/updates/replace_functions.awk $(UPGRADE_FUNCTION_SOURCES) src/updates/0.2.0-after.sql
-	{ cat src/updates/0.2.0-before.sql; \
+src/updates/cdp--0.2.0--0.3.0.sql: src/updates/0.3.0-before.sql $(UPGRADE_NEW_SOURCES) \
+		src/updates/replace_functions.awk $(UPGRADE_FUNCTION_SOURCES) src/updates/0.3.0-after.sql
+	{ cat src/updates/0.3.0-before.sql $(UPGRADE_NEW_SOURCES); \
 	  awk -f src/updates/replace_functions.awk $(UPGRADE_FUNCTION_SOURCES); \
-	  cat $(SEGMENT_SOURCES) src/updates/0.2.0-after.sql; } > $@
+	  cat src/updates/0.3.0-after.sql; } > $@
 
 src/identifier/email_type.sql: src/identifier/normtext_type.sql.in
 	sed -e 's/@TYPE@/email/g' -e 's/@INPUT_VOLATILITY@/IMMUTABLE/g' \
 	    -e 's/@DESCRIPTION@/An email address, stored as its normalised matching key/g' $< > $@
+
+src/identifier/email_address_type.sql: src/identifier/normtext_type.sql.in
+	sed -e 's/@TYPE@/email_address/g' -e 's/@INPUT_VOLATILITY@/IMMUTABLE/g' \
+	    -e 's/@DESCRIPTION@/An email address as it is delivered to: trimmed, NFC, the domain in lower-case A-labels, the local part as written/g' $< > $@
 
 src/identifier/phone_type.sql: src/identifier/normtext_type.sql.in
 	sed -e 's/@TYPE@/phone/g' -e 's/@INPUT_VOLATILITY@/STABLE/g' \

@@ -2,7 +2,7 @@
 -- generated statements, values are read strictly, validations are consistent.
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS cdp;
-SELECT plan(48);
+SELECT plan(58);
 SET LOCAL client_min_messages = warning;
 
 -- ---------------------------------------------------------------- hostile attribute names
@@ -115,6 +115,28 @@ SELECT is((SELECT row(vip, age, score, birthday, seen = '1990-12-31 23:59:00+00'
              FROM cdp_data.profile_tap_strict WHERE contact_id = :sc),
           '(t,41,4.5,1990-01-02,t,06:30:00,"{1990-01-02,1990-12-31}","{1,2}","{t,f}")',
           'the values read under DMY and MDY are the same');
+
+-- ---------------------------------------------------------------- deliverable email and phone values
+SELECT cdp.define_profile('tap_reach', 'contact', '[{"slug": "email", "type": "email"}, {"slug": "cc", "type": "email", "array": true},
+    {"slug": "mobile", "type": "phone"}, {"slug": "desk", "type": "email", "options": ["Sales@Corp.EXAMPLE"]}]') IS NOT NULL AS defined \gset
+SELECT cdp.resolve('{"email": "tap.reach@example.com"}') AS rc \gset
+SELECT lives_ok(format($$SELECT cdp.set_profile(%s, 'tap_reach', '{"email": " Jane.Doe+bills@Gmail.COM ", "cc": ["Ann.B@BÜCHER.de"],
+                "mobile": "+44 20 7946 0958", "desk": "Sales@corp.example"}')$$, :rc), 'email and phone attributes take values as people write them');
+SELECT is((SELECT email::text FROM cdp_data.profile_tap_reach WHERE contact_id = :rc), 'Jane.Doe+bills@gmail.com',
+          'an email attribute keeps the address to send to: trimmed, domain lower-case, local part as written (not the key janedoe@gmail.com)');
+SELECT is((SELECT cc::text FROM cdp_data.profile_tap_reach WHERE contact_id = :rc), '{Ann.B@xn--bcher-kva.de}',
+          'an array of addresses: each element deliverable, the domain in IDNA form');
+SELECT is((SELECT mobile::text FROM cdp_data.profile_tap_reach WHERE contact_id = :rc), '+442079460958', 'a phone attribute is stored in E.164');
+SELECT is((SELECT pg_typeof(email)::text FROM cdp_data.profile_tap_reach WHERE contact_id = :rc), 'cdp.email_address',
+          'the column type is cdp.email_address');
+SELECT throws_ok(format($$SELECT cdp.set_profile(%s, 'tap_reach', '{"desk": "sales@corp.example"}')$$, :rc), '23514', NULL,
+                 'options of an email attribute compare deliverable addresses: the local part keeps its case');
+SELECT throws_ok(format($$SELECT cdp.set_profile(%s, 'tap_reach', '{"email": "jane@@example.com"}')$$, :rc), '22P02',
+                 'invalid value for attribute "email" of profile "tap_reach": "jane@@example.com"', 'an invalid address is refused, naming the attribute');
+SELECT is(cdp.count($$tap_reach.email = 'Jane.Doe+bills@GMAIL.com'$$::cdp.segment), 1::bigint,
+          'a segment literal is read as a deliverable address too');
+SELECT is(cdp.count($$tap_reach.email ilike 'jane.doe+%'$$::cdp.segment), 1::bigint, 'ilike reads the address as written');
+SELECT is(cdp.email_address(' Jane.Doe+bills@Gmail.COM')::text, 'Jane.Doe+bills@gmail.com', 'cdp.email_address(text) gives the same form');
 
 -- ---------------------------------------------------------------- contradictory validations
 SELECT throws_ok($$SELECT cdp.define_profile('tap_bad', 'contact', '[{"slug": "n", "type": "integer", "min": 10, "max": 1}]')$$,

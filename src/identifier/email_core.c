@@ -326,6 +326,8 @@ normalize_local(const char *s, size_t n, cdp_email_parts *parts)
 	}
 	if (n > CDP_EMAIL_LOCAL_MAX)
 		return fail(parts, "The local part is longer than 64 octets.");
+	memcpy(parts->given_local, s, n);
+	parts->given_local[n] = '\0';
 
 	if (cdp_is_ascii(s, n))
 	{
@@ -459,7 +461,7 @@ cdp_email_parse(const char *input, size_t len, cdp_email_parts *parts)
 	char	   *nfc = NULL;
 	bool		ok;
 
-	parts->local[0] = parts->domain[0] = '\0';
+	parts->given_local[0] = parts->local[0] = parts->domain[0] = '\0';
 	parts->match_local[0] = parts->match_domain[0] = '\0';
 	parts->provider = CDP_PROVIDER_NONE;
 	parts->quoted_local = false;
@@ -505,6 +507,18 @@ cdp_email_format_key(const cdp_email_parts *parts, char *buf)
 	memcpy(buf, parts->match_local, l);
 	buf[l] = '@';
 	memcpy(buf + l + 1, parts->match_domain, d + 1);
+	return l + 1 + d;
+}
+
+size_t
+cdp_email_format_deliverable(const cdp_email_parts *parts, char *buf)
+{
+	size_t		l = strlen(parts->given_local);
+	size_t		d = strlen(parts->domain);
+
+	memcpy(buf, parts->given_local, l);
+	buf[l] = '@';
+	memcpy(buf + l + 1, parts->domain, d + 1);
 	return l + 1 + d;
 }
 

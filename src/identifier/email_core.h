@@ -27,6 +27,8 @@ typedef enum cdp_email_provider
 
 typedef struct cdp_email_parts
 {
+	/* NFC local part as written: what a mail server delivers to */
+	char		given_local[CDP_EMAIL_LOCAL_MAX + 1];
 	/* lower-cased NFC local part, before provider rules */
 	char		local[CDP_EMAIL_LOCAL_MAX + 1];
 	/* domain in lower-case A-label form, before provider rules */
@@ -50,6 +52,13 @@ extern bool cdp_email_parse(const char *input, size_t len, cdp_email_parts *part
 
 /* Writes "match_local@match_domain" into buf (size >= 320); returns length. */
 extern size_t cdp_email_format_key(const cdp_email_parts *parts, char *buf);
+
+/*
+ * Writes the deliverable address "given_local@domain" into buf (size >= 320):
+ * the local part as written, the domain in lower-case A-label form; returns
+ * its length.
+ */
+extern size_t cdp_email_format_deliverable(const cdp_email_parts *parts, char *buf);
 
 extern const char *cdp_email_provider_name(cdp_email_provider provider);
 extern bool cdp_email_is_role_account(const char *local);

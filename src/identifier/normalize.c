@@ -44,6 +44,8 @@ cdp_normalizer_from_name(const char *name, cdp_normalizer *out)
 const char *
 cdp_normalizer_what(cdp_normalizer norm)
 {
+	if (norm == CDP_NORM_EMAIL_ADDRESS)
+		return "email address";
 	for (int i = 0; i < lengthof(normalizers); i++)
 		if (normalizers[i].norm == norm)
 			return normalizers[i].what;
@@ -65,11 +67,13 @@ utf8_to_text(const char *s, size_t len)
 	return cstring_to_text(server);
 }
 
+/* The matching key, or with deliverable the address to send to. */
 static text *
-normalize_email_utf8(const char *s, int len, cdp_norm_error *err)
+normalize_email_utf8(const char *s, int len, bool deliverable,
+					 cdp_norm_error *err)
 {
 	cdp_email_parts parts;
-	char		key[CDP_EMAIL_LOCAL_MAX + CDP_EMAIL_DOMAIN_MAX + 2];
+	char		out[CDP_EMAIL_LOCAL_MAX + CDP_EMAIL_DOMAIN_MAX + 2];
 	size_t		n;
 
 	if (!cdp_email_parse(s, len, &parts))
@@ -77,8 +81,11 @@ normalize_email_utf8(const char *s, int len, cdp_norm_error *err)
 		strlcpy(err->detail, parts.detail, sizeof(err->detail));
 		return NULL;
 	}
-	n = cdp_email_format_key(&parts, key);
-	return utf8_to_text(key, n);
+	if (deliverable)
+		n = cdp_email_format_deliverable(&parts, out);
+	else
+		n = cdp_email_format_key(&parts, out);
+	return utf8_to_text(out, n);
 }
 
 static text *
@@ -161,7 +168,9 @@ cdp_try_normalize(cdp_normalizer norm, const char *value, int len,
 	switch (norm)
 	{
 		case CDP_NORM_EMAIL:
-			return normalize_email_utf8(s, len, err);
+			return normalize_email_utf8(s, len, false, err);
+		case CDP_NORM_EMAIL_ADDRESS:
+			return normalize_email_utf8(s, len, true, err);
 		case CDP_NORM_PHONE:
 			return normalize_phone_utf8(s, len, cdp_region_or_default(region), err);
 		case CDP_NORM_UUID:

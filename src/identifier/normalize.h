@@ -15,7 +15,9 @@ typedef enum cdp_normalizer
 	CDP_NORM_UUID,
 	CDP_NORM_OAUTH,
 	CDP_NORM_TEXT,
-	CDP_NORM_ANONYMOUS
+	CDP_NORM_ANONYMOUS,
+	/* not a kind's normaliser: the deliverable address of email attributes */
+	CDP_NORM_EMAIL_ADDRESS
 } cdp_normalizer;
 
 typedef struct cdp_norm_error

@@ -1,8 +1,8 @@
 /*
  * types_fmgr.c
- *	  The cdp.email and cdp.phone types: text-like values whose input
- *	  normalises and validates, compared byte-wise so that btree and hash
- *	  indexes agree with equality whatever the collation.
+ *	  The cdp.email, cdp.email_address and cdp.phone types: text-like values
+ *	  whose input normalises and validates, compared byte-wise so that btree
+ *	  and hash indexes agree with equality whatever the collation.
  */
 #include "cdp.h"
 #include "identifier/normalize.h"
@@ -14,6 +14,9 @@
 PG_FUNCTION_INFO_V1(cdp_email_in);
 PG_FUNCTION_INFO_V1(cdp_email_recv);
 PG_FUNCTION_INFO_V1(cdp_email_from_text);
+PG_FUNCTION_INFO_V1(cdp_email_address_in);
+PG_FUNCTION_INFO_V1(cdp_email_address_recv);
+PG_FUNCTION_INFO_V1(cdp_email_address_from_text);
 PG_FUNCTION_INFO_V1(cdp_phone_in);
 PG_FUNCTION_INFO_V1(cdp_phone_recv);
 PG_FUNCTION_INFO_V1(cdp_phone_from_text);
@@ -46,6 +49,14 @@ cdp_email_in(PG_FUNCTION_ARGS)
 }
 
 Datum
+cdp_email_address_in(PG_FUNCTION_ARGS)
+{
+	char	   *s = PG_GETARG_CSTRING(0);
+
+	return normalize_input(CDP_NORM_EMAIL_ADDRESS, s, strlen(s));
+}
+
+Datum
 cdp_phone_in(PG_FUNCTION_ARGS)
 {
 	char	   *s = PG_GETARG_CSTRING(0);
@@ -71,6 +82,12 @@ cdp_email_recv(PG_FUNCTION_ARGS)
 }
 
 Datum
+cdp_email_address_recv(PG_FUNCTION_ARGS)
+{
+	return normalize_recv(CDP_NORM_EMAIL_ADDRESS, fcinfo);
+}
+
+Datum
 cdp_phone_recv(PG_FUNCTION_ARGS)
 {
 	return normalize_recv(CDP_NORM_PHONE, fcinfo);
@@ -83,6 +100,14 @@ cdp_email_from_text(PG_FUNCTION_ARGS)
 	text	   *t = PG_GETARG_TEXT_PP(0);
 
 	return normalize_input(CDP_NORM_EMAIL, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+}
+
+Datum
+cdp_email_address_from_text(PG_FUNCTION_ARGS)
+{
+	text	   *t = PG_GETARG_TEXT_PP(0);
+
+	return normalize_input(CDP_NORM_EMAIL_ADDRESS, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
 }
 
 Datum

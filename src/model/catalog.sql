@@ -300,7 +300,7 @@ LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 RETURN (CASE data_type
             WHEN 'text' THEN 'text' WHEN 'integer' THEN 'bigint' WHEN 'number' THEN 'numeric'
             WHEN 'boolean' THEN 'boolean' WHEN 'date' THEN 'date' WHEN 'datetime' THEN 'timestamptz'
-            WHEN 'time' THEN 'time' WHEN 'email' THEN 'cdp.email' WHEN 'phone' THEN 'cdp.phone'
+            WHEN 'time' THEN 'time' WHEN 'email' THEN 'cdp.email_address' WHEN 'phone' THEN 'cdp.phone'
             WHEN 'location' THEN 'point' WHEN 'media' THEN 'text' WHEN 'json' THEN 'jsonb' END)
        || CASE WHEN is_array THEN '[]' ELSE '' END;
 COMMENT ON FUNCTION cdp_internal.attribute_sql_type(text, boolean) IS
@@ -447,6 +447,41 @@ END
 $$;
 COMMENT ON FUNCTION cdp_internal.parse_attribute(text, jsonb) IS 'Checks one attribute definition (JSON) and returns it as a catalog row';
 
+-- The CHECK expression of one validation of an attribute, or with key
+-- 'elements' the check every array attribute has.  email and phone columns are
+-- measured and matched as text.
+CREATE FUNCTION cdp_internal.validation_check_sql(a cdp.attributes, key text, v jsonb) RETURNS text
+LANGUAGE sql STABLE
+RETURN (
+    WITH t(col, astext, base) AS (
+        SELECT format('%I', a.slug),
+               CASE WHEN a.data_type IN ('email', 'phone')
+                    THEN format('%I', a.slug) || CASE WHEN a.is_array THEN '::text[]' ELSE '::text' END
+                    ELSE format('%I', a.slug) END,
+               cdp_internal.attribute_sql_type(a.data_type, false)
+    )
+    SELECT CASE key
+        WHEN 'elements' THEN format('CASE WHEN array_ndims(%s) > 1 THEN false ELSE array_position(%s, NULL) IS NULL END', col, col)
+        WHEN 'min' THEN CASE WHEN a.is_array THEN format('%L::%s <= ALL (%s)', v #>> '{}', base, col)
+                             ELSE format('%s >= %L::%s', col, v #>> '{}', base) END
+        WHEN 'max' THEN CASE WHEN a.is_array THEN format('%L::%s >= ALL (%s)', v #>> '{}', base, col)
+                             ELSE format('%s <= %L::%s', col, v #>> '{}', base) END
+        WHEN 'min_length' THEN CASE WHEN a.is_array THEN format('cdp_internal.array_min_length(%s) >= %s', astext, (v #>> '{}')::integer)
+                                    ELSE format('char_length(%s) >= %s', astext, (v #>> '{}')::integer) END
+        WHEN 'max_length' THEN CASE WHEN a.is_array THEN format('cdp_internal.array_max_length(%s) <= %s', astext, (v #>> '{}')::integer)
+                                    ELSE format('char_length(%s) <= %s', astext, (v #>> '{}')::integer) END
+        WHEN 'pattern' THEN CASE WHEN a.is_array THEN format('cdp_internal.array_all_match(%s, %L)', astext, v #>> '{}')
+                                 ELSE format('%s ~ %L', astext, v #>> '{}') END
+        WHEN 'decimals' THEN CASE WHEN a.is_array THEN format('cdp_internal.array_within_decimals(%s, %s)', col, (v #>> '{}')::integer)
+                                  ELSE format('round(%s, %s) = %s', col, (v #>> '{}')::integer, col) END
+        WHEN 'options' THEN format(CASE WHEN a.is_array THEN '%s <@ ARRAY[%s]' ELSE '%s = ANY (ARRAY[%s])' END, col,
+                                   (SELECT string_agg(format('%L::%s', o, base), ', ' ORDER BY n)
+                                      FROM jsonb_array_elements_text(v) WITH ORDINALITY AS x(o, n)))
+        END
+    FROM t);
+COMMENT ON FUNCTION cdp_internal.validation_check_sql(cdp.attributes, text, jsonb) IS
+    'CHECK expression of one validation of an attribute';
+
 -- The column definition of an attribute, with its NOT NULL and named CHECK
 -- constraints; used by CREATE TABLE and ALTER TABLE ADD COLUMN alike.
 CREATE FUNCTION cdp_internal.attribute_column_ddl(a cdp.attributes) RETURNS text
@@ -454,43 +489,22 @@ LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    base text := cdp_internal.attribute_sql_type(a.data_type, false);
     col text := format('%I', a.slug);
-    astext text;
     ddl text;
     key text;
     v jsonb;
-    lit text;
-    expr text;
 BEGIN
     ddl := format('%I %s', a.slug, cdp_internal.attribute_sql_type(a.data_type, a.is_array));
     IF a.is_required THEN
         ddl := ddl || ' NOT NULL';
     END IF;
-    astext := CASE WHEN a.data_type IN ('email', 'phone') THEN col || CASE WHEN a.is_array THEN '::text[]' ELSE '::text' END
-                   ELSE col END;
     IF a.is_array THEN
-        ddl := ddl || format(' CONSTRAINT %I CHECK (CASE WHEN array_ndims(%s) > 1 THEN false ELSE array_position(%s, NULL) IS NULL END)',
-                             cdp_internal.constraint_name(a.slug, 'elements'), col, col);
+        ddl := ddl || format(' CONSTRAINT %I CHECK (%s)', cdp_internal.constraint_name(a.slug, 'elements'),
+                             cdp_internal.validation_check_sql(a, 'elements', NULL));
     END IF;
     FOR key, v IN SELECT e.key, e.value FROM jsonb_each(a.validations) e ORDER BY e.key LOOP
-        lit := format('%L::%s', v #>> '{}', base);
-        expr := CASE key
-            WHEN 'min' THEN CASE WHEN a.is_array THEN format('%s <= ALL (%s)', lit, col) ELSE format('%s >= %s', col, lit) END
-            WHEN 'max' THEN CASE WHEN a.is_array THEN format('%s >= ALL (%s)', lit, col) ELSE format('%s <= %s', col, lit) END
-            WHEN 'min_length' THEN CASE WHEN a.is_array THEN format('cdp_internal.array_min_length(%s) >= %s', astext, (v #>> '{}')::integer)
-                                        ELSE format('char_length(%s) >= %s', astext, (v #>> '{}')::integer) END
-            WHEN 'max_length' THEN CASE WHEN a.is_array THEN format('cdp_internal.array_max_length(%s) <= %s', astext, (v #>> '{}')::integer)
-                                        ELSE format('char_length(%s) <= %s', astext, (v #>> '{}')::integer) END
-            WHEN 'pattern' THEN CASE WHEN a.is_array THEN format('cdp_internal.array_all_match(%s, %L)', astext, v #>> '{}')
-                                     ELSE format('%s ~ %L', astext, v #>> '{}') END
-            WHEN 'decimals' THEN CASE WHEN a.is_array THEN format('cdp_internal.array_within_decimals(%s, %s)', col, (v #>> '{}')::integer)
-                                      ELSE format('round(%s, %s) = %s', col, (v #>> '{}')::integer, col) END
-            WHEN 'options' THEN format(CASE WHEN a.is_array THEN '%s <@ ARRAY[%s]' ELSE '%s = ANY (ARRAY[%s])' END, col,
-                                       (SELECT string_agg(format('%L::%s', o, base), ', ' ORDER BY n)
-                                          FROM jsonb_array_elements_text(v) WITH ORDINALITY AS x(o, n)))
-            END;
-        ddl := ddl || format(' CONSTRAINT %I CHECK (%s)', cdp_internal.constraint_name(a.slug, key), expr);
+        ddl := ddl || format(' CONSTRAINT %I CHECK (%s)', cdp_internal.constraint_name(a.slug, key),
+                             cdp_internal.validation_check_sql(a, key, v));
     END LOOP;
     RETURN ddl;
 END

@@ -189,7 +189,7 @@ sql_type_of(const char *data_type)
 	static const char *const map[][2] = {
 		{"text", "text"}, {"media", "text"}, {"integer", "bigint"}, {"number", "numeric"},
 		{"boolean", "boolean"}, {"date", "date"}, {"datetime", "timestamptz"},
-		{"time", "time"}, {"email", "cdp.email"}, {"phone", "cdp.phone"},
+		{"time", "time"}, {"email", "cdp.email_address"}, {"phone", "cdp.phone"},
 		{"json", "jsonb"}, {"location", "point"},
 	};
 

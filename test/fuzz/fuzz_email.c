@@ -1,7 +1,8 @@
 /*
  * fuzz_email.c
  *	  libFuzzer target for the email normaliser: parse any byte string, and on
- *	  success format the matching key and map the domain back to Unicode.
+ *	  success format the matching key and the deliverable address and map the
+ *	  domain back to Unicode.
  */
 #include "identifier/email_core.h"
 
@@ -47,6 +48,25 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!cdp_email_parse(addr, l + 1 + d, &again) ||
 			strcmp(again.local, parts.local) != 0 ||
 			strcmp(again.domain, parts.domain) != 0)
+			abort();
+	}
+
+	/*
+	 * The deliverable address is a fixed point and reaches the same mailbox:
+	 * it parses to itself and to the same matching key.
+	 */
+	{
+		cdp_email_parts again;
+		char		deliverable[sizeof(key)];
+		char		again_out[sizeof(key)];
+
+		n = cdp_email_format_deliverable(&parts, deliverable);
+		if (!cdp_email_parse(deliverable, n, &again) ||
+			cdp_email_format_deliverable(&again, again_out) != n ||
+			strcmp(again_out, deliverable) != 0)
+			abort();
+		cdp_email_format_key(&again, again_out);
+		if (strcmp(again_out, key) != 0)
 			abort();
 	}
 

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# upgrade.sh: ALTER EXTENSION cdp UPDATE from 0.1.0 keeps every row, makes
-# segments work on the old data and leaves the same schema as a fresh install.
-# Database A is made by the frozen 0.1.0 install script (test/upgrade/README:
-# byte for byte the script of commit eb4fcdb), filled through the 0.1.0 API
-# and updated; database B is a fresh CREATE EXTENSION cdp with the same
-# definitions.  Their schemas are compared through pg_dump --binary-upgrade,
+# upgrade.sh: ALTER EXTENSION cdp UPDATE from 0.1.0 through 0.2.0 keeps every
+# row, makes segments work on the old data and leaves the same schema as a
+# fresh install.  Database A is made by the frozen 0.1.0 install script
+# (test/upgrade/README), filled through the 0.1.0 API, updated to 0.2.0, given
+# a segment, and updated to the current version; database B is a fresh CREATE
+# EXTENSION cdp with the same definitions.  Their schemas are compared through pg_dump --binary-upgrade,
 # the one pg_dump mode that prints extension members (a plain -n cdp dump
 # prints CREATE EXTENSION only), so a function or table that the upgrade
 # script makes differently from the install script fails the test.
@@ -30,10 +30,12 @@ q() { psql -X -q -At -v ON_ERROR_STOP=1 -d "$1" -c "$2"; }
 A=${prefix}_a
 B=${prefix}_b
 
-# The definitions both databases get (A under 0.1.0, B under 0.2.0).
+# The definitions both databases get (A under 0.1.0, B fresh).
 definitions="
 SELECT cdp.define_profile('customer', 'contact', '[{\"slug\": \"tier\", \"type\": \"text\"},
-    {\"slug\": \"ltv\", \"type\": \"number\"}, {\"slug\": \"vip\", \"type\": \"boolean\"}]');
+    {\"slug\": \"ltv\", \"type\": \"number\"}, {\"slug\": \"vip\", \"type\": \"boolean\"},
+    {\"slug\": \"billing\", \"type\": \"email\", \"options\": [\"Billing@Ann.example\", \"cy@example.com\"]},
+    {\"slug\": \"cc\", \"type\": \"email\", \"array\": true, \"pattern\": \"@\"}]');
 SELECT cdp.alter_profile('customer', '[{\"slug\": \"topics\", \"type\": \"text\", \"array\": true}]');
 SELECT cdp.define_document_template('invoice', '[{\"slug\": \"total\", \"type\": \"number\"}]');
 "
@@ -54,7 +56,7 @@ SELECT r::text || ' ' || regexp_replace(query_to_xml(format(CASE WHEN c.relkind 
     OR (c.relnamespace = 'cdp_data'::regnamespace AND c.relkind = 'r')
  ORDER BY 1"
 
-echo "1..14"
+echo "1..17"
 
 cp test/upgrade/cdp--0.1.0.sql "$frozen" &&
 	createdb "$A" && psql -X -q -v ON_ERROR_STOP=1 -d "$A" >"$work/setup.log" 2>&1 <<SQL
@@ -65,13 +67,16 @@ SELECT cdp.resolve('{"email": "cy@example.com"}');
 SELECT cdp.resolve('{"email": "bob@example.com", "phone": "+16502530000"}');
 $definitions
 SELECT cdp.set_profile(cdp.find_contact('email', 'ann@example.com'), 'customer',
-                       '{"tier": "gold", "ltv": 250.5, "vip": true, "topics": ["golf", "tennis"]}');
+                       '{"tier": "gold", "ltv": 250.5, "vip": true, "topics": ["golf", "tennis"],
+                         "billing": "Billing@Ann.example", "cc": ["X.Y@Example.COM"]}');
 SELECT cdp.set_profile(cdp.find_contact('email', 'cy@example.com'), 'customer', '{"tier": "silver", "ltv": 40}');
 SELECT cdp.tag('contact', cdp.find_contact('email', 'cy@example.com'), 'VIP');
 SELECT cdp.track('{"email": "ann@example.com"}', 'purchase', '{"amount": 30}');
 SELECT cdp.track('{"email": "cy@example.com"}', 'purchase', '{"amount": 5}');
 SELECT cdp.track('{"email": "cy@example.com"}', 'purchase', '{"amount": 7}');
 SELECT cdp.create_document('invoice', cdp.find_contact('email', 'ann@example.com'), '{"total": 99}');
+-- Blocked values as an administrator wrote them under 0.1.0.
+UPDATE cdp.identifier_kinds SET blocked_values = '{"Test@Example.com ", "not-an-email"}' WHERE kind = 'email';
 -- A profile whose column an administrator indexed by hand under 0.1.0.
 SELECT cdp.define_profile('legacy', 'contact', '[{"slug": "code", "type": "text"}]');
 CREATE INDEX legacy_code_by_hand ON cdp_data.profile_legacy (code);
@@ -82,18 +87,33 @@ grep ERROR "$work/setup.log" | sed 's/^/# /'
 rm -f "$frozen"
 
 q "$A" "$fingerprint" >"$work/before" 2>&1
-q "$A" "ALTER EXTENSION cdp UPDATE" 2>"$work/update.log"
-ok $? "ALTER EXTENSION cdp UPDATE succeeds"
+q "$A" "ALTER EXTENSION cdp UPDATE TO '0.2.0'" 2>"$work/update.log" &&
+	q "$A" "SELECT cdp.create_segment('billed', 'customer.billing is not null')" >/dev/null 2>>"$work/update.log"
+ok $? "ALTER EXTENSION cdp UPDATE TO '0.2.0' succeeds, and 0.2.0 saves a segment"
+q "$A" "ALTER EXTENSION cdp UPDATE" 2>>"$work/update.log"
+ok $? "ALTER EXTENSION cdp UPDATE from 0.2.0 to the current version succeeds"
 sed 's/^/# /' "$work/update.log"
 
-[ "$(q "$A" "SELECT extversion FROM pg_extension WHERE extname = 'cdp'")" = 0.2.0 ]
-ok $? "the extension is at version 0.2.0"
+version=$(sed -n "s/^default_version = '\(.*\)'$/\1/p" cdp.control)
+[ "$(q "$A" "SELECT extversion FROM pg_extension WHERE extname = 'cdp'")" = "$version" ]
+ok $? "the extension is at version $version"
 
+# Only email values and blocked values change: see the next tests.
 q "$A" "$fingerprint" >"$work/after" 2>&1
 missing=$(grep -vxFf "$work/after" "$work/before")
-[ -s "$work/before" ] && [ -z "$missing" ]
-ok $? "every row of every config table, sequence and cdp_data table is unchanged by the update"
-[ -n "$missing" ] && echo "$missing" | sed 's/^/# changed: /'
+[ -s "$work/before" ] && [ "$(echo "$missing" | cut -d ' ' -f 1 | tr '\n' ' ')" = "cdp.identifier_kinds cdp_data.profile_customer " ]
+ok $? "every row of every config table, sequence and cdp_data table is unchanged by the update, but for email and blocked values"
+echo "$missing" | grep -v -e '^cdp_data.profile_customer ' -e '^cdp.identifier_kinds ' | sed 's/^/# changed: /'
+
+[ "$(q "$A" "SELECT blocked_values::text FROM cdp.identifier_kinds WHERE kind = 'email';
+             SELECT cdp.resolve('{\"email\": \"TEST@example.com\"}') IS NULL")" = "{test@example.com}
+t" ] && grep -q "WARNING:  blocked value 'not-an-email' of identifier kind \"email\" is dropped" "$work/update.log"
+ok $? "blocked values written under 0.1.0 are normalised (and block), one the normaliser refuses is dropped with a WARNING"
+
+[ "$(q "$A" "SELECT billing || ' ' || cc::text || ' ' || pg_typeof(billing) FROM cdp_data.profile_customer
+              WHERE contact_id = cdp.find_contact('email', 'ann@example.com')")" = \
+  "Billing@ann.example {x.y@example.com} cdp.email_address" ]
+ok $? "email attributes become cdp.email_address; a value with options is the option as written, others keep their key"
 
 [ "$(q "$A" "SELECT cdp.find_contact('email', 'ann@example.com') = cdp.find_contact('email', 'bob@example.com'),
                     (SELECT count(*) FROM cdp.contacts WHERE merged_into IS NULL),
@@ -108,7 +128,7 @@ ok $? "the merged contact, its profile values, the events and the tag read as be
               FROM pg_indexes WHERE schemaname = 'cdp_data' AND indexname NOT LIKE '%_pkey'
                AND tablename IN ('profile_customer', 'document_invoice')
              GROUP BY tablename ORDER BY tablename" | tr '\n' ';')" = \
-  "document_invoice: btree (total);profile_customer: btree (ltv), btree (tier), gin (topics);" ]
+  "document_invoice: btree (total);profile_customer: btree (billing), gin (cc), btree (ltv), btree (tier), gin (topics);" ]
 ok $? "profile and template tables of 0.1.0 get an index per comparable attribute (none for a boolean)"
 
 [ "$(q "$A" "SELECT string_agg(indexname, ',') FROM pg_indexes
@@ -136,8 +156,8 @@ createdb "$B" && psql -X -q -v ON_ERROR_STOP=1 -d "$B" >"$work/fresh.log" 2>&1 <
 CREATE EXTENSION cdp;
 $definitions
 SQL
-	q "$A" "SELECT cdp.drop_segment('gold'); SELECT cdp.drop_profile('legacy')" >/dev/null
-ok $? "a fresh 0.2.0 install takes the same definitions"
+	q "$A" "SELECT cdp.drop_segment('gold'); SELECT cdp.drop_segment('billed'); SELECT cdp.drop_profile('legacy')" >/dev/null
+ok $? "a fresh install takes the same definitions"
 grep ERROR "$work/fresh.log" | sed 's/^/# /'
 
 # OIDs, xids, sequence positions and the dump's random \restrict key differ
@@ -168,6 +188,6 @@ diff <(q "$B" "$extconfig") <(q "$A" "$extconfig") | sed 's/^/# /'
 
 [ "$(q "$A" "SELECT cdp.set_profile(cdp.find_contact('email', 'cy@example.com'), 'customer', '{\"tier\": \"gold\"}');
              SELECT cdp.count('customer.tier = ''gold'''::cdp.segment)" | tail -n 1)" = 2 ]
-ok $? "writes after the update go through the 0.2.0 functions and show in segments"
+ok $? "writes after the update go through the new functions and show in segments"
 
 [ "$failed" -eq 0 ]
