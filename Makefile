@@ -46,7 +46,9 @@ OBJS = \
 	src/segment/segment_values.o \
 	src/segment/segment_compile.o \
 	src/segment/segment_eval.o \
-	src/segment/segment_explain.o
+	src/segment/segment_explain.o \
+	src/segment/segment_membership.o \
+	src/activation/changes.o
 
 # The install script, in dependency order.
 SQL_SOURCES = \
@@ -70,7 +72,12 @@ SQL_SOURCES = \
 	src/model/merge.sql \
 	src/segment/segment_type.sql \
 	src/segment/segment_json.sql \
-	src/segment/segments.sql
+	src/segment/segments.sql \
+	src/activation/changes.sql \
+	src/segment/membership.sql \
+	src/activation/views.sql \
+	src/activation/roles.sql \
+	src/activation/ingest.sql
 
 # Upgrade scripts made from the sources (so they cannot drift from the install
 # script) are built; hand-written ones in src/updates are installed as they are.
@@ -114,7 +121,8 @@ cdp--$(EXTVERSION).sql: $(SQL_SOURCES) cdp.control
 # and comment of the other sources (replace_functions.awk: CREATE OR REPLACE),
 # then 0.3.0-after.sql.  test/t/upgrade.sh compares the result with a fresh
 # install.  Upgrades of older releases are frozen files in src/updates.
-UPGRADE_NEW_SOURCES = src/identifier/email_address_type.sql
+UPGRADE_NEW_SOURCES = src/identifier/email_address_type.sql src/activation/changes.sql \
+	src/segment/membership.sql src/activation/views.sql src/activation/roles.sql src/activation/ingest.sql
 UPGRADE_FUNCTION_SOURCES = $(filter-out $(UPGRADE_NEW_SOURCES),$(SQL_SOURCES))
 
 src/updates/cdp--0.2.0--0.3.0.sql: src/updates/0.3.0-before.sql $(UPGRADE_NEW_SOURCES) \

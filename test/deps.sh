@@ -7,10 +7,13 @@ packages=(
 	make gcc g++ clang libclang-rt-14-dev
 	postgresql-15 postgresql-server-dev-15 postgresql-common
 	postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl
-	postgresql-15-pgrouting
+	postgresql-15-pgrouting postgresql-15-cron
 	libphonenumber-dev libidn2-dev libunistring-dev
 	graphviz
+	nodejs python3-psycopg2 python3-pandas
 )
+# npm comes with NodeSource's nodejs (which conflicts with Debian's npm)
+command -v npm >/dev/null 2>&1 || packages+=(npm)
 
 missing=()
 for p in "${packages[@]}"; do

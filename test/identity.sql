@@ -480,8 +480,8 @@ SELECT is(cdp.resolve('{"external_id": "fio3-ext", "phone": "+33699887766"}'), p
     'setup: a merge_block conflict on the person''s phone');
 SELECT set_eq(
     $$SELECT * FROM pg_temp.traces(ARRAY['%forget.me%', '%99887766%', '%99 88 77 66%', '%Fiona%', '%Forgettable%', '%fio-ext-1%'])$$,
-    ARRAY['cdp.contacts', 'cdp.identifiers', 'cdp.identity_conflicts', 'cdp.merges'],
-    'before forget_contact the person is found in contacts, identifiers, conflicts and merges');
+    ARRAY['cdp.changes', 'cdp.contacts', 'cdp.identifiers', 'cdp.identity_conflicts', 'cdp.merges'],
+    'before forget_contact the person is found in the change log, contacts, identifiers, conflicts and merges');
 CREATE TEMP TABLE others_before AS
     SELECT i.id, i.contact_id, i.kind, i.value, i.slug, k.given_name, k.family_name, k.type, k.merged_into
       FROM cdp.identifiers i JOIN cdp.contacts k ON k.id = i.contact_id

@@ -260,6 +260,8 @@ BEGIN
     DELETE FROM cdp.merge_blocks b WHERE b.contact_a = ANY (person) OR b.contact_b = ANY (person);
     UPDATE cdp.contacts c SET merged_into = NULL WHERE c.id = ANY (person);
     DELETE FROM cdp.contacts c WHERE c.id = ANY (person);
+    -- last: the deletions above wrote the values they removed to the change feed
+    PERFORM cdp_internal.forget_changes(person, live);
 END
 $$;
 COMMENT ON FUNCTION cdp.forget_contact(bigint) IS

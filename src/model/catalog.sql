@@ -720,6 +720,8 @@ BEGIN
                         THEN E',\n    updated_at timestamptz NOT NULL DEFAULT now(),\n    source text' ELSE '' END,
                    coldefs);
     tbl := format('cdp_data.%I', table_name)::regclass;
+    PERFORM cdp_internal.grant_generated(tbl);  -- roles.sql
+    PERFORM cdp_internal.capture_data_table(tbl, slug, key_column);  -- changes.sql
     INSERT INTO cdp.attributes SELECT * FROM cdp_parsed_attributes;
     FOR a IN SELECT * FROM cdp_parsed_attributes LOOP
         EXECUTE format('COMMENT ON COLUMN %s.%I IS %L', tbl, a.slug, a.title);

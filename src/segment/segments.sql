@@ -16,11 +16,11 @@ CREATE TABLE cdp.segments (
     member_count  bigint
 );
 COMMENT ON TABLE cdp.segments IS
-    'Saved segments: named cdp.segment definitions over contacts, evaluated on demand by cdp.members and cdp.count';
+    'Saved segments: named cdp.segment definitions over contacts, evaluated on demand by cdp.members and cdp.count, their membership stored in cdp.segment_members';
 COMMENT ON COLUMN cdp.segments.refresh IS
-    'manual or immediate: how members are to be kept once stored membership exists; segments are evaluated on demand today';
+    'manual (cdp.refresh_segment brings cdp.segment_members up to date) or immediate (every writing transaction updates them before it commits)';
 COMMENT ON COLUMN cdp.segments.member_count IS
-    'How many contacts were members when refreshed_at was set; NULL before that';
+    'How many rows cdp.segment_members holds for the segment; NULL before the first refresh';
 COMMENT ON COLUMN cdp.segments.slug IS 'Segment name';
 COMMENT ON COLUMN cdp.segments.title IS 'Human-readable name';
 COMMENT ON COLUMN cdp.segments.description IS 'Free text, or NULL';
@@ -28,7 +28,7 @@ COMMENT ON COLUMN cdp.segments.definition IS 'The condition over contacts, a cdp
 COMMENT ON COLUMN cdp.segments.created_at IS 'When the segment was saved';
 COMMENT ON COLUMN cdp.segments.updated_at IS 'When the segment last changed';
 COMMENT ON COLUMN cdp.segments.refreshed_at IS
-    'When member_count was last set; NULL if never';
+    'When cdp.refresh_segment (or the first evaluation of an immediate segment) last ran; NULL if never';
 
 -- What each saved segment refers to, kept with the definition so that
 -- dropping a profile, attribute, template, taxonomy, term or segment in use
@@ -77,7 +77,9 @@ AS $$
 DECLARE
     users text;
 BEGIN
-    SELECT string_agg(u, ', ') INTO users FROM cdp_internal.segments_using(kind, name) u;
+    SELECT string_agg(u, ', ') INTO users
+      FROM (SELECT * FROM cdp_internal.segments_using(kind, name)
+            UNION ALL SELECT * FROM cdp_internal.views_using(kind, name)) x(u);
     IF users IS NOT NULL THEN
         RAISE EXCEPTION 'cannot drop % because it is used', what
             USING ERRCODE = '2BP01', DETAIL = format('Used by %s.', users),
@@ -86,7 +88,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION cdp_internal.refuse_if_used(text, text, text) IS
-    'Raises 2BP01 naming the saved segments that use a thing';
+    'Raises 2BP01 naming the saved segments and views that use a thing';
 
 -- Terms, taxonomies and tags are removed with plain DELETE (or a cascade),
 -- so a trigger guards them.
@@ -527,6 +529,7 @@ BEGIN
     INSERT INTO cdp.segments AS s (slug, title, description, definition, refresh)
     VALUES (slug, coalesce(title, initcap(replace(slug, '_', ' '))), description, d, refresh);
     PERFORM cdp_internal.save_segment_references(slug, d);
+    PERFORM cdp_internal.segment_changed(slug);
     RETURN slug;
 END
 $$;
@@ -562,6 +565,13 @@ BEGIN
            description = coalesce(alter_segment.description, s.description),
            updated_at = now()
      WHERE s.slug = alter_segment.slug;
+    -- Views embed the compiled SQL of their segment and of what it includes.
+    IF definition IS NOT NULL THEN
+        PERFORM cdp_internal.regenerate_segment_views(slug);
+    END IF;
+    IF definition IS NOT NULL OR refresh IS NOT NULL THEN
+        PERFORM cdp_internal.segment_changed(slug);
+    END IF;
 END
 $$;
 COMMENT ON FUNCTION cdp.alter_segment(text, text, text, text, text) IS
@@ -581,4 +591,4 @@ BEGIN
     DELETE FROM cdp.segments s WHERE s.slug = drop_segment.slug;
 END
 $$;
-COMMENT ON FUNCTION cdp.drop_segment(text) IS 'Drops a saved segment; refused while another segment uses it';
+COMMENT ON FUNCTION cdp.drop_segment(text) IS 'Drops a saved segment; refused while another segment or a view uses it';
