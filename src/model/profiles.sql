@@ -7,16 +7,9 @@ CREATE FUNCTION cdp_internal.profile_dependents(profile text) RETURNS SETOF text
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-    pat text := '(^|[^a-z0-9_])' || profile || '\.[a-z]';
 BEGIN
     RETURN QUERY SELECT * FROM cdp_internal.segments_using('profile', profile);
-    IF to_regclass('cdp.views') IS NOT NULL THEN
-        RETURN QUERY EXECUTE
-            'SELECT format(''view "%s"'', v.slug) FROM cdp.views v
-              WHERE EXISTS (SELECT 1 FROM unnest(v.fields) f WHERE f ~ $1) ORDER BY v.slug'
-            USING pat;
-    END IF;
+    RETURN QUERY SELECT * FROM cdp_internal.views_using('profile', profile);
 END
 $$;
 COMMENT ON FUNCTION cdp_internal.profile_dependents(text) IS

@@ -71,6 +71,9 @@ SELECT pg_catalog.pg_extension_config_dump('cdp.segment_changes_id_seq', '');
 -- see (NULL: this transaction's), as the change log records them: changes
 -- about a contact or its documents, and the members of an organization that
 -- changed or of one below it (ORGANIZATION UNDER, organization profiles).
+-- Segment entries and exits are not data changes (IN SEGMENT evaluates the
+-- included definition, not stored membership): counting them would make
+-- every refresh evaluate again the contacts the previous one moved.
 CREATE FUNCTION cdp_internal.changed_contacts(since pg_snapshot) RETURNS SETOF bigint
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -82,6 +85,7 @@ BEGIN
           FROM cdp.changes ch
          WHERE CASE WHEN since IS NULL THEN ch.txid = pg_current_xact_id()
                     ELSE ch.txid >= pg_snapshot_xmin(since) AND NOT pg_visible_in_snapshot(ch.txid, since) END
+           AND ch.action NOT IN ('entered', 'exited')
     ), organizations(id) AS (
         SELECT c.object_id FROM changed c WHERE c.object_type = 'organization'
         UNION
@@ -157,6 +161,23 @@ $$;
 COMMENT ON FUNCTION cdp_internal.membership_sql(text[], boolean) IS
     'The statement that evaluates saved segments for candidate contacts (or all) and writes the difference to stored membership';
 
+-- The snapshot a refresh stores, with the refreshing transaction counted as
+-- in progress: a transaction sees its own changes, but its snapshot does not
+-- list its own xid, which is visible in it once a later transaction has
+-- completed; its changes after the refresh would then never be candidates.
+CREATE FUNCTION cdp_internal.refresh_snapshot(snap pg_snapshot) RETURNS pg_snapshot
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE WHEN own IS NULL OR NOT pg_visible_in_snapshot(own, snap) THEN snap
+                ELSE format('%s:%s:%s', pg_snapshot_xmin(snap), pg_snapshot_xmax(snap),
+                            (SELECT string_agg(x::text, ',' ORDER BY x)
+                               FROM (SELECT pg_snapshot_xip(snap) UNION SELECT own) s(x)))::pg_snapshot END
+      FROM (SELECT pg_current_xact_id_if_assigned()) o(own)
+$$;
+COMMENT ON FUNCTION cdp_internal.refresh_snapshot(pg_snapshot) IS
+    'A snapshot with the current transaction added as in progress, so that its later changes count as newer';
+
 -- One refresh of one segment: the statement above, run once.
 CREATE FUNCTION cdp_internal.apply_membership(slug text, candidates bigint[], at timestamptz,
                                               OUT entered bigint, OUT exited bigint, OUT snapshot pg_snapshot)
@@ -218,7 +239,8 @@ DECLARE
 BEGIN
     SELECT a.entered, a.exited, a.snapshot INTO entered, exited, snap
       FROM cdp_internal.apply_membership(slug, NULL, at) a;
-    INSERT INTO cdp_internal.segment_state AS s (segment, snapshot, evaluated_at) VALUES (slug, snap, at)
+    INSERT INTO cdp_internal.segment_state AS s (segment, snapshot, evaluated_at)
+    VALUES (slug, cdp_internal.refresh_snapshot(snap), at)
     ON CONFLICT ON CONSTRAINT segment_state_pkey DO UPDATE SET snapshot = EXCLUDED.snapshot, evaluated_at = EXCLUDED.evaluated_at;
     UPDATE cdp.segments s
        SET member_count = (SELECT count(*) FROM cdp.segment_members m WHERE m.segment = refresh_in_full.slug),
@@ -244,6 +266,8 @@ AS $$
 DECLARE
     dep record;
     result bigint[];
+    event_names text[] := '{}';
+    event_withins interval[] := '{}';
 BEGIN
     IF since IS NULL OR t0 IS NULL OR t1 < t0 THEN
         RETURN NULL;
@@ -260,15 +284,16 @@ BEGIN
         IF dep.kind = 'now' THEN
             RETURN NULL;
         END IF;
+        -- the events of included segments move this one too
+        event_names := event_names || dep.name;
+        event_withins := event_withins || dep.within;
     END LOOP;
     SELECT array_agg(DISTINCT x.id) INTO result
       FROM (SELECT c FROM cdp_internal.changed_contacts(since) c
             UNION ALL
             SELECT e.contact_id
               FROM cdp.events e
-              JOIN (SELECT DISTINCT y.name, y.within
-                      FROM cdp_internal.segment_time_windows(cdp_internal.segment_definition(slug)) y
-                     WHERE y.kind = 'event') ev ON e.name = ev.name
+              JOIN unnest(event_names, event_withins) ev(name, within) ON e.name = ev.name
              WHERE e.occurred_at BETWEEN t0 AND t1
                 OR e.occurred_at BETWEEN t0 - ev.within AND t1 - ev.within) x(id);
     RETURN coalesce(result, '{}');
@@ -292,7 +317,8 @@ BEGIN
     PERFORM cdp_internal.lock_segment_membership(slug, true);
     SELECT * INTO state FROM cdp_internal.segment_state s WHERE s.segment = refresh_segment.slug;
     -- the candidates and the snapshot that says what they cover, in one statement
-    SELECT cdp_internal.refresh_candidates(slug, state.snapshot, state.evaluated_at, at), pg_current_snapshot()
+    SELECT cdp_internal.refresh_candidates(slug, state.snapshot, state.evaluated_at, at),
+           cdp_internal.refresh_snapshot(pg_current_snapshot())
       INTO candidates, snap;
     IF candidates IS NULL THEN
         SELECT f.entered, f.exited INTO entered, exited FROM cdp_internal.refresh_in_full(slug, at) f;
@@ -319,6 +345,35 @@ END
 $$;
 COMMENT ON FUNCTION cdp_internal.refresh_in_full_guarded(text) IS
     'Locks a segment''s membership against refreshes and passes, then evaluates it for every contact';
+
+-- A deleted contact (forget_contact, cleanup_ghosts) leaves its segments as
+-- an exit, so that member_count and the change feed follow; the foreign
+-- key's cascade would drop the rows silently.
+CREATE FUNCTION cdp_internal.contact_leaves_segments() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    WITH gone AS (
+        DELETE FROM cdp.segment_members m WHERE m.contact_id = OLD.id RETURNING m.segment
+    ), logged AS (
+        INSERT INTO cdp.segment_changes (segment, contact_id, change)
+        SELECT g.segment, OLD.id, 'exited' FROM gone g
+        RETURNING segment
+    ), fed AS (
+        INSERT INTO cdp.changes (object_type, object_id, contact_id, action, diff)
+        SELECT 'contact', OLD.id, OLD.id, 'exited', jsonb_build_object('segments.' || l.segment, '[true, false]'::jsonb)
+          FROM logged l
+    )
+    UPDATE cdp.segments s SET member_count = s.member_count - 1 FROM logged l WHERE s.slug = l.segment;
+    RETURN OLD;
+END
+$$;
+COMMENT ON FUNCTION cdp_internal.contact_leaves_segments() IS
+    'Before a contact is deleted: its stored memberships end as exits (segment_changes, cdp.changes, member_count)';
+
+CREATE TRIGGER contact_leaves_segments BEFORE DELETE ON cdp.contacts
+    FOR EACH ROW EXECUTE FUNCTION cdp_internal.contact_leaves_segments();
 
 -- After a segment's definition or refresh mode changed: it and the segments
 -- that include it start again from a full evaluation, at once for immediate
