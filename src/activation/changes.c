@@ -99,6 +99,7 @@ typedef struct Capture
 	CaptureColumn	value;
 	CaptureAction action;
 	TupleDesc	tupdesc;
+	Oid			relid;			/* the table written */
 } Capture;
 
 /* One side of a row: the tuple, its object and contact, its row jsonb. */
@@ -175,6 +176,7 @@ read_arguments(Capture *cap, Trigger *trigger, Relation rel)
 						RelationGetRelationName(rel), trigger->tgnargs),
 				 errdetail("Attach it with cdp_internal.capture_changes.")));
 	cap->tupdesc = RelationGetDescr(rel);
+	cap->relid = RelationGetRelid(rel);
 	cap->object_type = args[0];
 	cap->id_attno = column_number(cap, args[1], rel);
 	contact = args[2];
@@ -430,7 +432,11 @@ write_change(Capture *cap, RowSide *about, const char *action, Jsonb *diff)
 	values[4] = JsonbPGetDatum(diff);
 	cdp_execute(&insert_change, values, nulls, false, 0);
 	Async_Notify("cdp_changes", "");
-	cdp_segments_note_change();
+	if (strcmp(cap->object_type, "organization") == 0)
+		cdp_segments_note_change(cap->relid, true, about->object_id);
+	else
+		cdp_segments_note_change(cap->relid, false,
+								 nulls[2] == 'n' ? 0 : DatumGetInt64(values[2]));
 }
 
 /*

@@ -54,18 +54,32 @@ COMMENT ON COLUMN cdp_internal.segment_state.snapshot IS
     'The snapshot the last refresh evaluated with: changes whose transaction it does not see are newer';
 COMMENT ON COLUMN cdp_internal.segment_state.evaluated_at IS 'The evaluation time of the last refresh';
 
--- One row per transaction that changed data while an immediate segment
--- exists; its deferred trigger runs the immediate pass at commit.
-CREATE TABLE cdp_internal.segment_pass_queue (
-    txid  xid8 PRIMARY KEY DEFAULT pg_current_xact_id()
-);
-COMMENT ON TABLE cdp_internal.segment_pass_queue IS
-    'Transactions whose immediate-segment pass is due at commit; always empty outside a transaction';
-COMMENT ON COLUMN cdp_internal.segment_pass_queue.txid IS 'The transaction';
-
 SELECT pg_catalog.pg_extension_config_dump('cdp.segment_members', '');
 SELECT pg_catalog.pg_extension_config_dump('cdp.segment_changes', '');
 SELECT pg_catalog.pg_extension_config_dump('cdp.segment_changes_id_seq', '');
+
+-- The compiler for a refresh or pass over candidates (segment_eval.c).
+CREATE FUNCTION cdp_internal.compile_segment_for(definition cdp.segment, at text, candidates text, self text)
+RETURNS text
+LANGUAGE c STABLE
+AS 'MODULE_PATHNAME', 'cdp_segment_compile_for';
+COMMENT ON FUNCTION cdp_internal.compile_segment_for(cdp.segment, text, text, text) IS
+    'Compiles a definition for only the contacts of a bigint[] (candidates is its SQL, e.g. $1)';
+
+-- The members of organizations and of the organizations below them: an
+-- organization's change reaches them.
+CREATE FUNCTION cdp_internal.organization_tree_members(organizations bigint[]) RETURNS SETOF bigint
+LANGUAGE sql STABLE
+BEGIN ATOMIC
+    WITH RECURSIVE tree(id) AS (
+        SELECT unnest(organizations)
+        UNION
+        SELECT o.id FROM cdp.organizations o JOIN tree t ON o.parent_id = t.id
+    )
+    SELECT DISTINCT m.contact_id FROM cdp.organization_members m JOIN tree t ON m.organization_id = t.id;
+END;
+COMMENT ON FUNCTION cdp_internal.organization_tree_members(bigint[]) IS
+    'The members of organizations and of every organization below them';
 
 -- The contacts whose data changed in transactions that a snapshot does not
 -- see (NULL: this transaction's), as the change log records them: changes
@@ -74,92 +88,108 @@ SELECT pg_catalog.pg_extension_config_dump('cdp.segment_changes_id_seq', '');
 -- Segment entries and exits are not data changes (IN SEGMENT evaluates the
 -- included definition, not stored membership): counting them would make
 -- every refresh evaluate again the contacts the previous one moved.
+-- A BEGIN ATOMIC body is parsed when created, so the caller's search_path
+-- cannot change what it calls; without a SET clause the planner inlines it
+-- into the immediate pass's query, where since is NULL.
 CREATE FUNCTION cdp_internal.changed_contacts(since pg_snapshot) RETURNS SETOF bigint
-LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    RETURN QUERY
-    WITH RECURSIVE changed AS (
+LANGUAGE sql STABLE
+BEGIN ATOMIC
+    WITH changed AS (
         SELECT ch.object_type, ch.object_id, ch.contact_id
           FROM cdp.changes ch
          WHERE CASE WHEN since IS NULL THEN ch.txid = pg_current_xact_id()
                     ELSE ch.txid >= pg_snapshot_xmin(since) AND NOT pg_visible_in_snapshot(ch.txid, since) END
            AND ch.action NOT IN ('entered', 'exited')
-    ), organizations(id) AS (
-        SELECT c.object_id FROM changed c WHERE c.object_type = 'organization'
-        UNION
-        SELECT o.id FROM cdp.organizations o JOIN organizations p ON o.parent_id = p.id
     )
     SELECT c.contact_id FROM changed c WHERE c.contact_id IS NOT NULL
     UNION
-    SELECT m.contact_id FROM cdp.organization_members m JOIN organizations o ON m.organization_id = o.id;
-END
-$$;
+    SELECT cdp_internal.organization_tree_members(ARRAY(SELECT c.object_id FROM changed c WHERE c.object_type = 'organization'));
+END;
 COMMENT ON FUNCTION cdp_internal.changed_contacts(pg_snapshot) IS
     'Contacts whose data changed in transactions a snapshot does not see (NULL: in this transaction), from cdp.changes';
 
--- The statement that brings the stored membership of the segments $3 in
--- line with their definitions at time $2, for the contacts $1 (all contacts
--- when every_contact): one pass over each definition, the difference
--- inserted and deleted, each entry and exit recorded in cdp.segment_changes
--- and cdp.changes, member_count moved by the difference.  Returns (entered,
--- exited, the snapshot the evaluation saw).  The immediate pass keeps its
--- plan; a refresh runs it once.
-CREATE FUNCTION cdp_internal.membership_sql(slugs text[], every_contact boolean) RETURNS text
-LANGUAGE plpgsql STABLE
+-- Writes differences to stored membership: each (segment, contact, entered)
+-- becomes a segment_members row inserted or deleted, a segment_changes row
+-- and a cdp.changes entry or exit; member_count moves by the difference.
+-- Shared by refresh_segment and the immediate pass (segment_pass.c).
+-- PL/pgSQL keeps the statement's plan for the session: the pass calls it
+-- at many commits.
+CREATE FUNCTION cdp_internal.store_membership_changes(segments text[], contacts bigint[], is_entry boolean[],
+                                                      at timestamptz, OUT entered bigint, OUT exited bigint)
+LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-    evaluations text;
-    filter text := CASE WHEN every_contact THEN '' ELSE ' WHERE %s = ANY ($1)' END;
 BEGIN
-    SELECT string_agg(format('SELECT %L::text, _s.id FROM (%s) _s%s', u.slug,
-                             cdp_internal.compile_segment(cdp_internal.segment_definition(u.slug), '$2', false, u.slug),
-                             format(filter, '_s.id')),
-                      E'\n            UNION ALL\n            ' ORDER BY u.n)
-      INTO evaluations
-      FROM unnest(slugs) WITH ORDINALITY AS u(slug, n);
-    RETURN format($q$
-        WITH now_in(segment, contact_id) AS (
-            %s
-        ), was_in AS (
-            SELECT _m.segment, _m.contact_id FROM cdp.segment_members _m WHERE _m.segment = ANY ($3)%s
-        ), entering AS (
-            INSERT INTO cdp.segment_members AS _m (segment, contact_id, since)
-            SELECT _n.segment, _n.contact_id, $2 FROM now_in _n
-             WHERE NOT EXISTS (SELECT 1 FROM was_in _w WHERE _w.segment = _n.segment AND _w.contact_id = _n.contact_id)
-            ON CONFLICT DO NOTHING
-            RETURNING _m.segment, _m.contact_id
-        ), exiting AS (
-            DELETE FROM cdp.segment_members _m USING was_in _w
-             WHERE _m.segment = _w.segment AND _m.contact_id = _w.contact_id
-               AND NOT EXISTS (SELECT 1 FROM now_in _n WHERE _n.segment = _w.segment AND _n.contact_id = _w.contact_id)
-            RETURNING _m.segment, _m.contact_id
-        ), logged AS (
-            INSERT INTO cdp.segment_changes AS _c (segment, contact_id, change, at)
-            SELECT _e.segment, _e.contact_id, 'entered', $2 FROM entering _e
-            UNION ALL
-            SELECT _x.segment, _x.contact_id, 'exited', $2 FROM exiting _x
-            RETURNING _c.segment, _c.contact_id, _c.change
-        ), fed AS (
-            INSERT INTO cdp.changes (object_type, object_id, contact_id, action, diff)
-            SELECT 'contact', _l.contact_id, _l.contact_id, _l.change,
-                   jsonb_build_object('segments.' || _l.segment,
-                                      CASE _l.change WHEN 'entered' THEN '[false, true]'::jsonb ELSE '[true, false]'::jsonb END)
-              FROM logged _l
-        ), counted AS (
-            UPDATE cdp.segments _g SET member_count = coalesce(_g.member_count, 0) + _d.delta
-              FROM (SELECT _l.segment, sum(CASE _l.change WHEN 'entered' THEN 1 ELSE -1 END) AS delta
-                      FROM logged _l GROUP BY _l.segment) _d
-             WHERE _g.slug = _d.segment AND _d.delta <> 0
-        )
-        SELECT (SELECT count(*) FROM entering), (SELECT count(*) FROM exiting), pg_current_snapshot()
-        $q$, evaluations, format(replace(filter, 'WHERE', 'AND'), '_m.contact_id'));
+    WITH d AS (
+        SELECT u.segment, u.contact_id, u.entry FROM unnest(segments, contacts, is_entry) AS u(segment, contact_id, entry)
+    ), entering AS (
+        INSERT INTO cdp.segment_members AS m (segment, contact_id, since)
+        SELECT d.segment, d.contact_id, at FROM d WHERE d.entry
+        ON CONFLICT DO NOTHING
+        RETURNING m.segment, m.contact_id
+    ), exiting AS (
+        DELETE FROM cdp.segment_members m USING d
+         WHERE NOT d.entry AND m.segment = d.segment AND m.contact_id = d.contact_id
+        RETURNING m.segment, m.contact_id
+    ), logged AS (
+        INSERT INTO cdp.segment_changes AS c (segment, contact_id, change, at)
+        SELECT e.segment, e.contact_id, 'entered', at FROM entering e
+        UNION ALL
+        SELECT x.segment, x.contact_id, 'exited', at FROM exiting x
+        RETURNING c.segment, c.contact_id, c.change
+    ), fed AS (
+        INSERT INTO cdp.changes (object_type, object_id, contact_id, action, diff)
+        SELECT 'contact', l.contact_id, l.contact_id, l.change,
+               jsonb_build_object('segments.' || l.segment,
+                                  CASE l.change WHEN 'entered' THEN '[false, true]'::jsonb ELSE '[true, false]'::jsonb END)
+          FROM logged l
+        RETURNING 1
+    ), counted AS (
+        UPDATE cdp.segments g SET member_count = coalesce(g.member_count, 0) + t.delta
+          FROM (SELECT l.segment, sum(CASE l.change WHEN 'entered' THEN 1 ELSE -1 END) AS delta
+                  FROM logged l GROUP BY l.segment) t
+         WHERE g.slug = t.segment AND t.delta <> 0
+        RETURNING 1
+    )
+    SELECT (SELECT count(*) FROM entering), (SELECT count(*) FROM exiting) INTO entered, exited;
 END
 $$;
-COMMENT ON FUNCTION cdp_internal.membership_sql(text[], boolean) IS
-    'The statement that evaluates saved segments for candidate contacts (or all) and writes the difference to stored membership';
+COMMENT ON FUNCTION cdp_internal.store_membership_changes(text[], bigint[], boolean[], timestamptz) IS
+    'Inserts and deletes stored memberships, recording each entry and exit in segment_changes and cdp.changes';
+
+-- The statement a refresh runs: evaluates the segment $3 at time $2 for the
+-- contacts $1 (all contacts when every_contact), compares with its stored
+-- membership and stores the difference.  Returns (entered, exited, the
+-- snapshot the evaluation saw).
+CREATE FUNCTION cdp_internal.membership_sql(slug text, every_contact boolean) RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+RETURN format($q$
+        WITH now_in AS (
+            %s
+        ), was_in AS (
+            SELECT _m.contact_id FROM cdp.segment_members _m WHERE _m.segment = $3%s
+        ), d AS (
+            SELECT _n.id AS contact_id, true AS entered FROM now_in _n
+             WHERE NOT EXISTS (SELECT 1 FROM was_in _w WHERE _w.contact_id = _n.id)
+            UNION ALL
+            SELECT _w.contact_id, false FROM was_in _w
+             WHERE NOT EXISTS (SELECT 1 FROM now_in _n WHERE _n.id = _w.contact_id)
+        ), a AS (
+            SELECT array_agg($3 ORDER BY _d.contact_id) AS segments, array_agg(_d.contact_id ORDER BY _d.contact_id) AS contacts,
+                   array_agg(_d.entered ORDER BY _d.contact_id) AS entered
+              FROM d _d
+        )
+        SELECT _s.entered, _s.exited, pg_current_snapshot()
+          FROM a, cdp_internal.store_membership_changes(a.segments, a.contacts, a.entered, $2) _s
+        $q$,
+        CASE WHEN every_contact
+             THEN cdp_internal.compile_segment(cdp_internal.segment_definition(slug), '$2', false, slug)
+             ELSE cdp_internal.compile_segment_for(cdp_internal.segment_definition(slug), '$2', '$1', slug) END,
+        CASE WHEN every_contact THEN '' ELSE ' AND _m.contact_id = ANY ($1)' END);
+COMMENT ON FUNCTION cdp_internal.membership_sql(text, boolean) IS
+    'The statement that evaluates a saved segment for candidate contacts (or all) and stores the difference';
+
 
 -- The snapshot a refresh stores, with the refreshing transaction counted as
 -- in progress: a transaction sees its own changes, but its snapshot does not
@@ -185,9 +215,9 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    EXECUTE cdp_internal.membership_sql(ARRAY[slug], candidates IS NULL)
+    EXECUTE cdp_internal.membership_sql(slug, candidates IS NULL)
        INTO entered, exited, snapshot
-      USING candidates, cdp_internal.evaluation_time(at), ARRAY[slug];
+      USING candidates, cdp_internal.evaluation_time(at), slug;
 END
 $$;
 COMMENT ON FUNCTION cdp_internal.apply_membership(text, bigint[], timestamptz) IS
@@ -354,18 +384,10 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    WITH gone AS (
-        DELETE FROM cdp.segment_members m WHERE m.contact_id = OLD.id RETURNING m.segment
-    ), logged AS (
-        INSERT INTO cdp.segment_changes (segment, contact_id, change)
-        SELECT g.segment, OLD.id, 'exited' FROM gone g
-        RETURNING segment
-    ), fed AS (
-        INSERT INTO cdp.changes (object_type, object_id, contact_id, action, diff)
-        SELECT 'contact', OLD.id, OLD.id, 'exited', jsonb_build_object('segments.' || l.segment, '[true, false]'::jsonb)
-          FROM logged l
-    )
-    UPDATE cdp.segments s SET member_count = s.member_count - 1 FROM logged l WHERE s.slug = l.segment;
+    PERFORM cdp_internal.store_membership_changes(array_agg(m.segment), array_agg(m.contact_id),
+                                                  array_agg(false), now())
+       FROM cdp.segment_members m WHERE m.contact_id = OLD.id
+     HAVING count(*) > 0;
     RETURN OLD;
 END
 $$;
@@ -392,9 +414,6 @@ BEGIN
         DELETE FROM cdp_internal.segment_state st WHERE st.segment = s.segment;
         IF s.refresh = 'immediate' THEN
             PERFORM cdp_internal.refresh_in_full_guarded(s.segment);
-            -- later changes of this transaction reach it at commit
-            INSERT INTO cdp_internal.segment_pass_queue (txid) VALUES (pg_current_xact_id())
-            ON CONFLICT (txid) DO NOTHING;
         END IF;
     END LOOP;
 END
@@ -402,7 +421,8 @@ $$;
 COMMENT ON FUNCTION cdp_internal.segment_changed(text) IS
     'Re-evaluates an immediate segment (and the segments that include it) in full after its definition changed; manual ones refresh in full next time';
 
--- The C side (segment_membership.c).
+-- The C side (segment_membership.c, segment_pass.c).
+
 CREATE FUNCTION cdp_internal.segment_time_windows(definition cdp.segment)
 RETURNS TABLE(kind text, name text, within interval)
 LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
@@ -421,11 +441,15 @@ CREATE FUNCTION cdp_internal.segment_pass_trigger() RETURNS trigger
 LANGUAGE c
 AS 'MODULE_PATHNAME', 'cdp_segment_pass_trigger';
 COMMENT ON FUNCTION cdp_internal.segment_pass_trigger() IS
-    'Deferred trigger of segment_pass_queue: runs the immediate pass when the transaction commits';
+    'Deferred trigger of cdp.changes: runs the immediate pass once when the transaction commits';
 
-CREATE CONSTRAINT TRIGGER segment_pass_at_commit AFTER INSERT ON cdp_internal.segment_pass_queue
+-- Every data change queues this trigger; it fires at commit (or at SET
+-- CONSTRAINTS … IMMEDIATE), and only its first firing after a change does
+-- the pass.  The events of a rolled-back subtransaction go with it.
+CREATE CONSTRAINT TRIGGER changes_segment_pass AFTER INSERT ON cdp.changes
     DEFERRABLE INITIALLY DEFERRED
-    FOR EACH ROW EXECUTE FUNCTION cdp_internal.segment_pass_trigger();
+    FOR EACH ROW WHEN (NEW.action NOT IN ('entered', 'exited'))
+    EXECUTE FUNCTION cdp_internal.segment_pass_trigger();
 
 CREATE FUNCTION cdp_internal.segment_catalog_changed() RETURNS trigger
 LANGUAGE c
@@ -435,8 +459,9 @@ COMMENT ON FUNCTION cdp_internal.segment_catalog_changed() IS
 
 -- What compiled segment SQL depends on: definitions, and the names and ids
 -- the compiler expands (attributes, tables, tag and term subtrees,
--- organization trees, kinds).
-CREATE TRIGGER segments_compiled_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON cdp.segments
+-- organization trees, kinds).  Not member_count or refreshed_at, which every
+-- pass and refresh sets.
+CREATE TRIGGER segments_compiled_changed AFTER INSERT OR UPDATE OF slug, definition, refresh OR DELETE OR TRUNCATE ON cdp.segments
     FOR EACH STATEMENT EXECUTE FUNCTION cdp_internal.segment_catalog_changed();
 CREATE TRIGGER profiles_compiled_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON cdp.profiles
     FOR EACH STATEMENT EXECUTE FUNCTION cdp_internal.segment_catalog_changed();

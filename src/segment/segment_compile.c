@@ -258,6 +258,9 @@ compile_event(SegCompiler *cc, const SegNode *node, const SegNode *body, SegOp o
 
 		appendStringInfo(out, "%s(%s.id IN (SELECT %s.contact_id FROM cdp.events %s WHERE ",
 						 zero_ok != negate ? "NOT " : "", scope->alias, e, e);
+		/* counting only the candidates' events keeps a small evaluation small */
+		if (cc->candidates)
+			appendStringInfo(out, "%s.contact_id = ANY (%s) AND ", e, cc->candidates);
 		append_event_filter(cc, node, body, e, out);
 		appendStringInfo(out, " GROUP BY %s.contact_id HAVING %scount(*) %s " INT64_FORMAT "))",
 						 e, zero_ok ? "NOT " : "", count_op_sql(op), n);
@@ -587,6 +590,8 @@ seg_compile_query(SegCompiler *cc, const SegNode *tree)
 	appendStringInfoString(&sql, "SELECT c.id FROM cdp.contacts c WHERE ");
 	if (cc->per_contact)
 		appendStringInfoString(&sql, "c.id = $2 AND ");
+	if (cc->candidates)
+		appendStringInfo(&sql, "c.id = ANY (%s) AND ", cc->candidates);
 	appendStringInfoString(&sql, "c.archived_at IS NULL AND c.merged_into IS NULL AND ");
 	seg_compile_expr(cc, tree, &scope, &sql);
 	return sql.data;

@@ -33,6 +33,7 @@ typedef struct SegCompiler
 {
 	const char *at;				/* SQL of the evaluation time: $1, now() or a literal */
 	bool		per_contact;	/* one contact: event counts as correlated subqueries */
+	const char *candidates;		/* SQL of a bigint[] of the only contacts asked about, or NULL */
 	int			next_alias;
 	List	   *segments;		/* the IN SEGMENT chain being compiled (cycle check) */
 } SegCompiler;
@@ -49,7 +50,7 @@ extern void seg_compile_expr(SegCompiler *cc, const SegNode *node,
 
 /*
  * SELECT c.id FROM cdp.contacts c WHERE <live> AND (<tree>); with
- * per_contact, c.id = $2 is added.
+ * per_contact, c.id = $2 is added; with candidates, c.id = ANY (candidates).
  */
 extern char *seg_compile_query(SegCompiler *cc, const SegNode *tree);
 

@@ -50,6 +50,41 @@ cdp_segment_compile(PG_FUNCTION_ARGS)
 	PG_RETURN_TEXT_P(cstring_to_text(sql));
 }
 
+PG_FUNCTION_INFO_V1(cdp_segment_compile_for);
+
+/*
+ * cdp_internal.compile_segment_for(definition, at text, candidates text,
+ * self): the statement for only the contacts in candidates (the SQL of a
+ * bigint[], e.g. $1), as stored membership is kept up to date: grouped
+ * event counts then read only those contacts' events.
+ */
+Datum
+cdp_segment_compile_for(PG_FUNCTION_ARGS)
+{
+	SegNode    *tree;
+	MemoryContext caller = CurrentMemoryContext;
+	SegCompiler cc;
+	char	   *sql;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("segment definition must not be null")));
+	if (PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
+		elog(ERROR, "compile_segment_for needs a time, the candidates and a slug");
+	tree = cdp_segment_tree(PG_GETARG_DATUM(0));
+
+	SPI_connect();
+	seg_compiler_init(&cc, text_to_cstring(PG_GETARG_TEXT_PP(1)), false);
+	cc.candidates = text_to_cstring(PG_GETARG_TEXT_PP(2));
+	if (VARSIZE_ANY_EXHDR(PG_GETARG_TEXT_PP(3)) > 0)
+		cc.segments = list_make1(text_to_cstring(PG_GETARG_TEXT_PP(3)));
+	sql = seg_compile_query(&cc, tree);
+	sql = MemoryContextStrdup(caller, sql);
+	SPI_finish();
+	PG_RETURN_TEXT_P(cstring_to_text(sql));
+}
+
 typedef struct RefWalk
 {
 	Tuplestorestate *store;
