@@ -48,6 +48,7 @@ OBJS = \
 	src/segment/segment_eval.o \
 	src/segment/segment_explain.o \
 	src/segment/segment_membership.o \
+	src/segment/segment_pass.o \
 	src/activation/changes.o
 
 # The install script, in dependency order.
@@ -148,7 +149,7 @@ deps:
 	bash test/deps.sh
 
 demo:
-	bash test/demo.sh
+	KEEP=$(KEEP) bash test/demo.sh
 
 test:
 	bash test/run.sh
