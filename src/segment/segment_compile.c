@@ -227,7 +227,8 @@ append_event_filter(SegCompiler *cc, const SegNode *node, const SegNode *body,
  * EVENT: at least one event is an EXISTS.  Other counts, over a set of
  * contacts, are one grouped pass over the events (what a DBA writes); a
  * count that zero satisfies (count < 3) is the complement of the contacts
- * whose count fails.  For one contact, a correlated count.
+ * whose count fails.  For one contact or a list of candidates, a correlated
+ * count.
  */
 static void
 compile_event(SegCompiler *cc, const SegNode *node, const SegNode *body, SegOp op,
@@ -245,8 +246,9 @@ compile_event(SegCompiler *cc, const SegNode *node, const SegNode *body, SegOp o
 		append_event_filter(cc, node, body, e, out);
 		appendStringInfoChar(out, ')');
 	}
-	else if (cc->per_contact)
+	else if (cc->per_contact || cc->candidates)
 	{
+		/* a few contacts: one index probe each beats reading the window */
 		appendStringInfo(out, "%s((SELECT count(*) FROM cdp.events %s WHERE %s.contact_id = %s.id AND ",
 						 negate ? "NOT " : "", e, e, scope->alias);
 		append_event_filter(cc, node, body, e, out);
@@ -258,9 +260,6 @@ compile_event(SegCompiler *cc, const SegNode *node, const SegNode *body, SegOp o
 
 		appendStringInfo(out, "%s(%s.id IN (SELECT %s.contact_id FROM cdp.events %s WHERE ",
 						 zero_ok != negate ? "NOT " : "", scope->alias, e, e);
-		/* counting only the candidates' events keeps a small evaluation small */
-		if (cc->candidates)
-			appendStringInfo(out, "%s.contact_id = ANY (%s) AND ", e, cc->candidates);
 		append_event_filter(cc, node, body, e, out);
 		appendStringInfo(out, " GROUP BY %s.contact_id HAVING %scount(*) %s " INT64_FORMAT "))",
 						 e, zero_ok ? "NOT " : "", count_op_sql(op), n);
