@@ -49,7 +49,8 @@ OBJS = \
 	src/segment/segment_explain.o \
 	src/segment/segment_membership.o \
 	src/segment/segment_pass.o \
-	src/activation/changes.o
+	src/activation/changes.o \
+	src/activation/changes_bulk.o
 
 # The install script, in dependency order.
 SQL_SOURCES = \

@@ -30,6 +30,7 @@
  */
 #include "cdp.h"
 #include "spi_plans.h"
+#include "activation/changes.h"
 #include "segment/segment_membership.h"
 
 #include "access/htup_details.h"
@@ -544,6 +545,9 @@ cdp_capture_change(PG_FUNCTION_ARGS)
 	 * and is in the cdp.changes it restores as well.
 	 */
 	if (ActivePortal != NULL && ActivePortal->commandTag == CMDTAG_COPY)
+		return PointerGetDatum(NULL);
+	/* a bulk writer records its rows itself (changes_bulk.c) */
+	if (cdp_capture_suppressed)
 		return PointerGetDatum(NULL);
 
 	SPI_connect();

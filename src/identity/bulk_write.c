@@ -5,6 +5,7 @@
  *	  contacts seen again, and the links the merge rules refused.
  */
 #include "identity/bulk.h"
+#include "activation/changes.h"
 
 #include "catalog/pg_type.h"
 #include "miscadmin.h"
@@ -29,10 +30,31 @@ static cdp_query insert_identifiers_query = {
 	"        u.source"
 	"   FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],"
 	"               $7::boolean[])"
-	"        AS u(contact_id, kind, value, raw_value, slug, source, existing)",
+	"        AS u(contact_id, kind, value, raw_value, slug, source, existing)"
+	" RETURNING id",
 	7, {INT8ARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
 	BOOLARRAYOID}
 };
+
+/*
+ * Runs a write whose rows the change capture would record one trigger call
+ * at a time: the caller records them in one statement (changes_bulk.c), or
+ * they change only bookkeeping columns, which the capture skips anyway.
+ */
+static void
+execute_uncaptured(cdp_query *query, Datum *args)
+{
+	cdp_capture_suppressed = true;
+	PG_TRY();
+	{
+		cdp_execute(query, args, NULL, false, 0);
+	}
+	PG_FINALLY();
+	{
+		cdp_capture_suppressed = false;
+	}
+	PG_END_TRY();
+}
 
 static cdp_query touch_identifiers_query = {
 	"UPDATE cdp.identifiers SET last_seen_at = now() WHERE id = ANY($1)",
@@ -92,7 +114,7 @@ assign_contacts(bulk_state *s)
 		int64	   *ids = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64) * nnew);
 		int32		i = 0;
 
-		cdp_execute(&new_contacts_query, args, NULL, false, 0);
+		execute_uncaptured(&new_contacts_query, args);
 		for (uint64 r = 0; r < SPI_processed; r++)
 		{
 			bool		isnull;
@@ -101,6 +123,7 @@ assign_contacts(bulk_state *s)
 		}
 		SPI_freetuptable(SPI_tuptable);
 		qsort(ids, nnew, sizeof(int64), cdp_compare_int64);
+		cdp_capture_inserted("contacts", cdp_int8_array(ids, nnew));
 		for (int32 k = 0; k < ncomp; k++)
 			if (!s->component_existing[k])
 				s->component_contact[k] = ids[i++];
@@ -130,6 +153,7 @@ write_identifiers(bulk_state *s)
 	char	  **c_slug = palloc(sizeof(char *) * BULK_BATCH);
 	char	  **c_source = palloc(sizeof(char *) * BULK_BATCH);
 	Datum	   *c_existing = palloc(sizeof(Datum) * BULK_BATCH);
+	int64	   *c_inserted = palloc(sizeof(int64) * BULK_BATCH);
 	int			nbatch = 0;
 	int64		written = 0;
 
@@ -181,7 +205,14 @@ write_identifiers(bulk_state *s)
 			args[5] = cdp_text_array(c_source, nbatch);
 			args[6] = PointerGetDatum(construct_array(c_existing, nbatch, BOOLOID, 1, true,
 													  TYPALIGN_CHAR));
-			cdp_execute(&insert_identifiers_query, args, NULL, false, 0);
+			execute_uncaptured(&insert_identifiers_query, args);
+			for (uint64 r = 0; r < SPI_processed; r++)
+			{
+				bool		isnull;
+
+				c_inserted[r] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &isnull));
+			}
+			cdp_capture_inserted("identifiers", cdp_int8_array(c_inserted, (int) SPI_processed));
 			written += nbatch;
 			nbatch = 0;
 		}
@@ -193,7 +224,7 @@ write_identifiers(bulk_state *s)
 	{
 		Datum		args[1] = {cdp_int8_array(touched + start, Min(BULK_BATCH, ntouched - start))};
 
-		cdp_execute(&touch_identifiers_query, args, NULL, false, 0);
+		execute_uncaptured(&touch_identifiers_query, args);
 	}
 }
 
@@ -212,7 +243,7 @@ touch_existing_contacts(bulk_state *s)
 	{
 		Datum		args[1] = {cdp_int8_array(ids + start, Min(BULK_BATCH, n - start))};
 
-		cdp_execute(&touch_contacts_query, args, NULL, false, 0);
+		execute_uncaptured(&touch_contacts_query, args);
 		cdp_execute(&refresh_types_query, args, NULL, false, 0);
 	}
 }
