@@ -443,12 +443,17 @@ AS 'MODULE_PATHNAME', 'cdp_segment_pass_trigger';
 COMMENT ON FUNCTION cdp_internal.segment_pass_trigger() IS
     'Deferred trigger of cdp.changes: runs the immediate pass once when the transaction commits';
 
--- Every data change queues this trigger; it fires at commit (or at SET
--- CONSTRAINTS … IMMEDIATE), and only its first firing after a change does
--- the pass.  The events of a rolled-back subtransaction go with it.
+CREATE FUNCTION cdp_internal.segment_pass_wanted(action text) RETURNS boolean
+LANGUAGE c VOLATILE STRICT
+AS 'MODULE_PATHNAME', 'cdp_segment_pass_wanted';
+COMMENT ON FUNCTION cdp_internal.segment_pass_wanted(text) IS
+    'True for the first data change of a transaction (again after the pass fired or its event was rolled back); false for segment entries and exits';
+
+-- The first data change of a transaction queues this trigger; it fires at
+-- commit (or at SET CONSTRAINTS … IMMEDIATE) and runs the pass.
 CREATE CONSTRAINT TRIGGER changes_segment_pass AFTER INSERT ON cdp.changes
     DEFERRABLE INITIALLY DEFERRED
-    FOR EACH ROW WHEN (NEW.action NOT IN ('entered', 'exited'))
+    FOR EACH ROW WHEN (cdp_internal.segment_pass_wanted(NEW.action))
     EXECUTE FUNCTION cdp_internal.segment_pass_trigger();
 
 CREATE FUNCTION cdp_internal.segment_catalog_changed() RETURNS trigger

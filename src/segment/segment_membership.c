@@ -25,12 +25,17 @@ PG_FUNCTION_INFO_V1(cdp_segment_pass_trigger);
 PG_FUNCTION_INFO_V1(cdp_segment_time_windows);
 
 /*
- * Whether a change since the last pass waits for one.  Every change row
- * queues the deferred trigger (cdp.changes' changes_segment_pass); at commit
- * the first firing runs the pass and the others find nothing pending.
+ * Whether a change since the last pass waits for one, and whether a firing
+ * of the deferred trigger (changes_segment_pass on cdp.changes) is queued
+ * for it.  The trigger's WHEN clause (segment_pass_wanted) queues one event
+ * per transaction, not one per change row: a bulk load writes hundreds of
+ * thousands.  An event queued in a subtransaction that rolls back is gone
+ * with it, so the next change must queue another.
  */
 static bool pass_pending = false;
-static bool callback_registered = false;
+static bool event_queued = false;
+static SubTransactionId event_queued_in = InvalidSubTransactionId;
+static bool callbacks_registered = false;
 
 static void
 membership_xact_callback(XactEvent event, void *arg)
@@ -43,35 +48,83 @@ membership_xact_callback(XactEvent event, void *arg)
 		case XACT_EVENT_PARALLEL_ABORT:
 		case XACT_EVENT_PREPARE:
 			pass_pending = false;
+			event_queued = false;
+			event_queued_in = InvalidSubTransactionId;
 			break;
 		default:
 			break;
 	}
 }
 
+static void
+membership_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+							SubTransactionId parentSubid, void *arg)
+{
+	if (!event_queued || mySubid != event_queued_in)
+		return;
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+	{
+		event_queued = false;
+		event_queued_in = InvalidSubTransactionId;
+	}
+	else if (event == SUBXACT_EVENT_COMMIT_SUB)
+		event_queued_in = parentSubid;	/* the event now lives or dies with the parent */
+}
+
+static void
+register_callbacks(void)
+{
+	if (!callbacks_registered)
+	{
+		RegisterXactCallback(membership_xact_callback, NULL);
+		RegisterSubXactCallback(membership_subxact_callback, NULL);
+		callbacks_registered = true;
+	}
+}
+
 void
 cdp_segments_note_change(Oid relid, bool organization, int64 id)
 {
-	if (!callback_registered)
-	{
-		RegisterXactCallback(membership_xact_callback, NULL);
-		callback_registered = true;
-	}
+	register_callbacks();
 	cdp_segment_pass_touch(relid, organization, id);
 	pass_pending = true;
+}
+
+PG_FUNCTION_INFO_V1(cdp_segment_pass_wanted);
+
+/*
+ * cdp_internal.segment_pass_wanted(action): the WHEN clause of the deferred
+ * trigger, evaluated as each change row is written: true once, until the
+ * queued event fires or is rolled back; never for the entries and exits the
+ * pass writes itself.
+ */
+Datum
+cdp_segment_pass_wanted(PG_FUNCTION_ARGS)
+{
+	char	   *action = text_to_cstring(PG_GETARG_TEXT_PP(0));
+
+	if (strcmp(action, "entered") == 0 || strcmp(action, "exited") == 0)
+		PG_RETURN_BOOL(false);
+	register_callbacks();
+	if (event_queued)
+		PG_RETURN_BOOL(false);
+	event_queued = true;
+	event_queued_in = GetCurrentSubTransactionId();
+	PG_RETURN_BOOL(true);
 }
 
 /*
  * The deferred constraint trigger on cdp.changes.  It fires when the
  * transaction commits (or at SET CONSTRAINTS … IMMEDIATE: changes after that
- * make the pass pending again), once per change row; a change rolled back
- * with its subtransaction takes its event along.
+ * queue another firing).
  */
 Datum
 cdp_segment_pass_trigger(PG_FUNCTION_ARGS)
 {
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		elog(ERROR, "cdp_segment_pass_trigger: not called by trigger manager");
+	event_queued = false;
+	event_queued_in = InvalidSubTransactionId;
 	if (pass_pending)
 	{
 		pass_pending = false;
