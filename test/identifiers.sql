@@ -3,7 +3,7 @@
 -- every error path raises its SQLSTATE with its message.
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS cdp;
-SELECT plan(96);
+SELECT plan(104);
 
 -- Objects
 SELECT has_function('cdp', 'normalize_email', ARRAY['text'], 'normalize_email(text) exists');
@@ -78,6 +78,34 @@ SELECT results_eq(
 SELECT is((SELECT valid FROM cdp.phone_info('+44 1234')), false, 'phone_info: a parseable invalid number is valid = false');
 
 -- normalize_email errors: 22023 with the value in the message
+-- Invisible formatting characters (Unicode Cf: bidi controls, zero-width
+-- characters, the BOM inside a value, the soft hyphen) make a value look like
+-- another: every normaliser refuses them, naming the code point.
+CREATE FUNCTION pg_temp.format_detail(q text) RETURNS text LANGUAGE plpgsql AS $f$
+DECLARE d text;
+BEGIN
+    EXECUTE q;
+    RETURN 'no error';
+EXCEPTION WHEN invalid_parameter_value THEN
+    GET STACKED DIAGNOSTICS d = PG_EXCEPTION_DETAIL;
+    RETURN d;
+END
+$f$;
+SELECT throws_ok($$SELECT cdp.normalize_email(E'\u202e@evil.com')$$, '22023',
+    E'invalid email address: "\u202e@evil.com"', 'a right-to-left override in an email is refused');
+SELECT is(pg_temp.format_detail($$SELECT cdp.normalize_email(E'jo\u200bhn@example.com')$$),
+    'The value contains an invisible formatting character (U+200B).', 'a zero-width space inside an email is named');
+SELECT is(pg_temp.format_detail($$SELECT cdp.normalize_email(E'john@exa\ufeffmple.com')$$),
+    'The value contains an invisible formatting character (U+FEFF).', 'a BOM inside a value is refused');
+SELECT is(cdp.normalize_email(E'\ufeffjohn@example.com'), 'john@example.com', 'a leading BOM is trimmed, as before');
+SELECT is(pg_temp.format_detail($$SELECT cdp.normalize_identifier('external_id', E'ab\u2066c')$$),
+    'The value contains an invisible formatting character (U+2066).', 'text identifiers refuse bidi isolates');
+SELECT is(pg_temp.format_detail($$SELECT cdp.normalize_phone(E'+1650\u200e2530000')$$),
+    'The value contains an invisible formatting character (U+200E).', 'phones refuse a left-to-right mark');
+SELECT is(pg_temp.format_detail($$SELECT cdp.normalize_identifier('oauth', E'https://accounts.google.com|12\u00ad3')$$),
+    'The value contains an invisible formatting character (U+00AD).', 'oauth subjects refuse a soft hyphen');
+SELECT is(cdp.normalize_email('jöhn@bücher.de'), 'jöhn@xn--bcher-kva.de', 'visible non-ASCII letters stay accepted');
+
 SELECT throws_ok($$SELECT cdp.normalize_email('a@b@c.com')$$, '22023',
     'invalid email address: "a@b@c.com"', 'two @ outside quotes is refused');
 SELECT is(cdp.is_valid_identifier('email', 'a@b@c.com'), false, 'is_valid_identifier says false');

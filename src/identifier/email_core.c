@@ -480,8 +480,17 @@ cdp_email_parse(const char *input, size_t len, cdp_email_parts *parts)
 	}
 	else
 	{
+		unsigned int format_char;
+
 		if (!cdp_utf8_printable(s, n))
 			return fail(parts, "The address is not valid UTF-8 or contains control characters.");
+		if ((format_char = cdp_utf8_format_char(s, n)) != 0)
+		{
+			char		detail[CDP_FORMAT_CHAR_DETAIL_MAX];
+
+			snprintf(detail, sizeof(detail), CDP_FORMAT_CHAR_DETAIL, format_char);
+			return fail(parts, detail);
+		}
 		nfc = cdp_nfc(s, n, &n);
 		if (nfc == NULL)
 			return fail(parts, "The address could not be normalised to NFC.");

@@ -84,6 +84,7 @@ cdp_oauth_normalize(const char *input, size_t len, char *out, size_t *outlen,
 {
 	const char *s = input;
 	size_t		n = len;
+	unsigned int format_char;
 	const char *bar;
 	const char *issuer;
 	size_t		issuer_len;
@@ -95,6 +96,11 @@ cdp_oauth_normalize(const char *input, size_t len, char *out, size_t *outlen,
 		return fail(detail, "The value is longer than 2048 bytes.");
 	if (!cdp_utf8_printable(s, n))
 		return fail(detail, "The value is not valid UTF-8 or contains control characters.");
+	if ((format_char = cdp_utf8_format_char(s, n)) != 0)
+	{
+		snprintf(detail, CDP_IDENT_DETAIL_MAX, CDP_FORMAT_CHAR_DETAIL, format_char);
+		return false;
+	}
 	bar = memchr(s, '|', n);
 	if (bar == NULL)
 		return fail(detail, "An OAuth identifier is written issuer|subject.");

@@ -120,6 +120,7 @@ static text *
 normalize_text_utf8(const char *s, int len, cdp_norm_error *err)
 {
 	size_t		n = len;
+	unsigned int format_char;
 	char	   *nfc;
 	text	   *result;
 
@@ -137,6 +138,11 @@ normalize_text_utf8(const char *s, int len, cdp_norm_error *err)
 	if (!cdp_utf8_printable(s, n))
 	{
 		strlcpy(err->detail, "The value contains control characters.", sizeof(err->detail));
+		return NULL;
+	}
+	if ((format_char = cdp_utf8_format_char(s, n)) != 0)
+	{
+		snprintf(err->detail, sizeof(err->detail), CDP_FORMAT_CHAR_DETAIL, format_char);
 		return NULL;
 	}
 	if (cdp_is_ascii(s, n))

@@ -42,6 +42,7 @@ cdp_phone_parse(const char *input, size_t len, const char *region, bool details,
 	char		code[3];
 	const char *s = input;
 	size_t		n = len;
+	unsigned int format_char;
 
 	detail[0] = '\0';
 	if (region != NULL && !cdp_phone_region_code(region, code))
@@ -56,6 +57,11 @@ cdp_phone_parse(const char *input, size_t len, const char *region, bool details,
 	if (!cdp_utf8_printable(s, n))
 		return fail(detail, CDP_PHONE_BAD_NUMBER,
 					"The number is not valid UTF-8 or contains control characters.");
+	if ((format_char = cdp_utf8_format_char(s, n)) != 0)
+	{
+		snprintf(detail, CDP_PHONE_DETAIL_MAX, CDP_FORMAT_CHAR_DETAIL, format_char);
+		return CDP_PHONE_BAD_NUMBER;
+	}
 	for (size_t i = 0; i < n; i++)
 	{
 		char		c = s[i];

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unicase.h>
+#include <unictype.h>
 #include <uninorm.h>
 #include <unistr.h>
 
@@ -85,6 +86,26 @@ cdp_utf8_printable(const char *s, size_t len)
 		p += n;
 	}
 	return true;
+}
+
+unsigned int
+cdp_utf8_format_char(const char *s, size_t len)
+{
+	const uint8_t *p = (const uint8_t *) s;
+	const uint8_t *end = p + len;
+
+	while (p < end)
+	{
+		ucs4_t		uc;
+		int			n = u8_mbtouc(&uc, p, end - p);
+
+		if (n <= 0)
+			return 0;
+		if (uc >= 0x80 && uc_is_general_category(uc, UC_CATEGORY_Cf))
+			return uc;
+		p += n;
+	}
+	return 0;
 }
 
 char *

@@ -18,6 +18,17 @@ extern bool cdp_is_ascii(const char *s, size_t len);
 extern bool cdp_utf8_printable(const char *s, size_t len);
 
 /*
+ * The first Unicode format character (general category Cf: bidi controls,
+ * zero-width characters, the BOM, the soft hyphen) of well-formed UTF-8 s,
+ * or 0.  They are invisible, so a value holding one looks like another.
+ */
+extern unsigned int cdp_utf8_format_char(const char *s, size_t len);
+
+/* The detail of a value refused for one: "... formatting character U+202E." */
+#define CDP_FORMAT_CHAR_DETAIL "The value contains an invisible formatting character (U+%04X)."
+#define CDP_FORMAT_CHAR_DETAIL_MAX 80
+
+/*
  * NFC of s into a malloc'd buffer (caller frees) with its length in *outlen.
  * Returns NULL when out of memory or s is not UTF-8.
  */
