@@ -430,13 +430,6 @@ AS 'MODULE_PATHNAME', 'cdp_segment_time_windows';
 COMMENT ON FUNCTION cdp_internal.segment_time_windows(cdp.segment) IS
     'What makes a definition depend on its evaluation time: (event, name, within), (now, reference), (segment, slug)';
 
-CREATE FUNCTION cdp_internal.run_immediate_pass() RETURNS void
-LANGUAGE c VOLATILE
-SET search_path = pg_catalog, pg_temp
-AS 'MODULE_PATHNAME', 'cdp_run_immediate_pass';
-COMMENT ON FUNCTION cdp_internal.run_immediate_pass() IS
-    'Evaluates every immediate segment for the contacts this transaction changed and stores the difference';
-
 CREATE FUNCTION cdp_internal.segment_pass_trigger() RETURNS trigger
 LANGUAGE c
 AS 'MODULE_PATHNAME', 'cdp_segment_pass_trigger';

@@ -17,37 +17,48 @@ PG_FUNCTION_INFO_V1(cdp_segment_compile);
 PG_FUNCTION_INFO_V1(cdp_segment_references);
 
 /*
- * cdp_internal.compile_segment(definition, at text, per_contact, self):
- * at is the SQL of the evaluation time ($1, now() or a literal); self, the
- * slug the definition is saved under ('' for none), starts the in-segment cycle check.
+ * Compiles argument 0 (the definition) at argument 1 (the SQL of the
+ * evaluation time: $1, now() or a literal); argument 3, the slug the
+ * definition is saved under ('' for none), starts the in-segment cycle
+ * check.  candidates, when not NULL, is the SQL of a bigint[] of the only
+ * contacts asked about.
  */
-Datum
-cdp_segment_compile(PG_FUNCTION_ARGS)
+static text *
+compile(FunctionCallInfo fcinfo, bool per_contact, const char *candidates)
 {
-	SegNode    *tree;
-	char	   *at;
-	bool		per_contact = PG_GETARG_BOOL(2);
 	MemoryContext caller = CurrentMemoryContext;
+	SegNode    *tree = cdp_segment_tree(PG_GETARG_DATUM(0));
 	SegCompiler cc;
 	char	   *sql;
 
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("segment definition must not be null")));
-	if (PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
-		elog(ERROR, "compile_segment needs a time, a mode and a slug");
-	tree = cdp_segment_tree(PG_GETARG_DATUM(0));
-	at = text_to_cstring(PG_GETARG_TEXT_PP(1));
-
 	SPI_connect();
-	seg_compiler_init(&cc, at, per_contact);
+	seg_compiler_init(&cc, text_to_cstring(PG_GETARG_TEXT_PP(1)), per_contact);
+	cc.candidates = candidates;
 	if (VARSIZE_ANY_EXHDR(PG_GETARG_TEXT_PP(3)) > 0)
 		cc.segments = list_make1(text_to_cstring(PG_GETARG_TEXT_PP(3)));
 	sql = seg_compile_query(&cc, tree);
 	sql = MemoryContextStrdup(caller, sql);
 	SPI_finish();
-	PG_RETURN_TEXT_P(cstring_to_text(sql));
+	return cstring_to_text(sql);
+}
+
+static void
+require_definition(FunctionCallInfo fcinfo, const char *what)
+{
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("segment definition must not be null")));
+	if (PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
+		elog(ERROR, "%s", what);
+}
+
+/* cdp_internal.compile_segment(definition, at text, per_contact, self) */
+Datum
+cdp_segment_compile(PG_FUNCTION_ARGS)
+{
+	require_definition(fcinfo, "compile_segment needs a time, a mode and a slug");
+	PG_RETURN_TEXT_P(compile(fcinfo, PG_GETARG_BOOL(2), NULL));
 }
 
 PG_FUNCTION_INFO_V1(cdp_segment_compile_for);
@@ -55,34 +66,14 @@ PG_FUNCTION_INFO_V1(cdp_segment_compile_for);
 /*
  * cdp_internal.compile_segment_for(definition, at text, candidates text,
  * self): the statement for only the contacts in candidates (the SQL of a
- * bigint[], e.g. $1), as stored membership is kept up to date: grouped
- * event counts then read only those contacts' events.
+ * bigint[], e.g. $1), as stored membership is kept up to date: event counts
+ * then read only those contacts' events.
  */
 Datum
 cdp_segment_compile_for(PG_FUNCTION_ARGS)
 {
-	SegNode    *tree;
-	MemoryContext caller = CurrentMemoryContext;
-	SegCompiler cc;
-	char	   *sql;
-
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("segment definition must not be null")));
-	if (PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
-		elog(ERROR, "compile_segment_for needs a time, the candidates and a slug");
-	tree = cdp_segment_tree(PG_GETARG_DATUM(0));
-
-	SPI_connect();
-	seg_compiler_init(&cc, text_to_cstring(PG_GETARG_TEXT_PP(1)), false);
-	cc.candidates = text_to_cstring(PG_GETARG_TEXT_PP(2));
-	if (VARSIZE_ANY_EXHDR(PG_GETARG_TEXT_PP(3)) > 0)
-		cc.segments = list_make1(text_to_cstring(PG_GETARG_TEXT_PP(3)));
-	sql = seg_compile_query(&cc, tree);
-	sql = MemoryContextStrdup(caller, sql);
-	SPI_finish();
-	PG_RETURN_TEXT_P(cstring_to_text(sql));
+	require_definition(fcinfo, "compile_segment_for needs a time, the candidates and a slug");
+	PG_RETURN_TEXT_P(compile(fcinfo, false, text_to_cstring(PG_GETARG_TEXT_PP(2))));
 }
 
 typedef struct RefWalk

@@ -15,6 +15,7 @@
  */
 #include "cdp.h"
 #include "segment/segment_membership.h"
+#include "spi_plans.h"
 
 #include "access/xact.h"
 #include "catalog/namespace.h"
@@ -30,7 +31,6 @@
 #include "utils/plancache.h"
 #include "utils/timestamp.h"
 
-PG_FUNCTION_INFO_V1(cdp_run_immediate_pass);
 PG_FUNCTION_INFO_V1(cdp_segment_catalog_changed);
 
 /* Beyond this many touched contacts the pass reads them from the change log. */
@@ -137,11 +137,12 @@ typedef struct PassSegment
 	SPIPlanPtr	plan;			/* SELECT c.id … WHERE c.id = ANY ($1), at $2 */
 	Oid		   *relations;		/* the tables the plan reads */
 	int			nrelations;
-	int32		lock_key;
+	int32		lock_key;		/* with members_lock_key, as lock_segment_membership */
 } PassSegment;
 
 static PassSegment *segments;
 static int	nsegments;
+static int32 members_lock_key;
 static Oid	segments_relid = InvalidOid;
 static Oid	contacts_relid = InvalidOid;
 static Oid	organizations_relid = InvalidOid;
@@ -179,10 +180,45 @@ hash_key(const char *s)
 }
 
 /*
- * Generic plans: a custom plan per call would plan again every time (the
- * candidates are an array parameter whose value does not change the best
- * plan: index probes per candidate).
+ * The pass's fixed statements.  Generic plans: a custom plan per call would
+ * plan again every time (the candidates are an array parameter whose value
+ * does not change the best plan: index probes per candidate).
  */
+static cdp_query immediate_segments = {
+	"SELECT s.slug, cdp_internal.compile_segment_for(s.definition, '$2', '$1', s.slug) "
+	"FROM cdp.segments s WHERE s.refresh = 'immediate' ORDER BY s.slug COLLATE \"C\"",
+	0, {0}, CURSOR_OPT_GENERIC_PLAN
+};
+
+static cdp_query logged_contacts = {
+	"SELECT array_agg(c) FROM cdp_internal.changed_contacts(NULL) c",
+	0, {0}, CURSOR_OPT_GENERIC_PLAN
+};
+
+static cdp_query organization_members = {
+	"SELECT array_agg(c) FROM cdp_internal.organization_tree_members($1) c",
+	1, {INT8ARRAYOID}, CURSOR_OPT_GENERIC_PLAN
+};
+
+static cdp_query lock_contacts = {
+	"SELECT c.id FROM cdp.contacts c WHERE c.id = ANY ($1) ORDER BY c.id FOR NO KEY UPDATE OF c",
+	1, {INT8ARRAYOID}, CURSOR_OPT_GENERIC_PLAN
+};
+
+/* by segment and contact, segments in "C" order like the pass's list */
+static cdp_query stored_membership = {
+	"SELECT m.segment, m.contact_id FROM cdp.segment_members m "
+	"WHERE m.contact_id = ANY ($1) AND m.segment = ANY ($2) "
+	"ORDER BY m.segment COLLATE \"C\", m.contact_id",
+	2, {INT8ARRAYOID, TEXTARRAYOID}, CURSOR_OPT_GENERIC_PLAN
+};
+
+static cdp_query store_changes = {
+	"SELECT * FROM cdp_internal.store_membership_changes($1, $2, $3, $4)",
+	4, {TEXTARRAYOID, INT8ARRAYOID, BOOLARRAYOID, TIMESTAMPTZOID}, CURSOR_OPT_GENERIC_PLAN
+};
+
+/* A segment's own plan, kept for the backend's life (freed on rebuild). */
 static SPIPlanPtr
 keep_plan(const char *sql, int nargs, Oid *argtypes)
 {
@@ -213,7 +249,6 @@ forget_segments(void)
 static void
 build_segments(void)
 {
-	static SPIPlanPtr list_plan = NULL;
 	Oid			argtypes[2] = {INT8ARRAYOID, TIMESTAMPTZOID};
 	uint64		started_at = invalidations;
 
@@ -222,15 +257,13 @@ build_segments(void)
 		CacheRegisterRelcacheCallback(pass_relcache_callback, (Datum) 0);
 		relcache_callback_registered = true;
 	}
+	members_lock_key = hash_key("cdp.segment_members");
 	segments_relid = cdp_relid("segments");
 	contacts_relid = cdp_relid("contacts");
 	organizations_relid = cdp_relid("organizations");
 	forget_segments();
 
-	if (list_plan == NULL)
-		list_plan = keep_plan("SELECT s.slug, cdp_internal.compile_segment_for(s.definition, '$2', '$1', s.slug) "
-							  "FROM cdp.segments s WHERE s.refresh = 'immediate' ORDER BY s.slug COLLATE \"C\"", 0, NULL);
-	if (SPI_execute_plan(list_plan, NULL, NULL, false, 0) != SPI_OK_SELECT)
+	if (cdp_execute(&immediate_segments, NULL, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the immediate segments");
 	if (SPI_processed > 0)
 	{
@@ -291,15 +324,6 @@ segment_concerned(const PassSegment *seg)
 	return false;
 }
 
-static int
-compare_int64(const void *a, const void *b)
-{
-	int64		x = *(const int64 *) a;
-	int64		y = *(const int64 *) b;
-
-	return x < y ? -1 : x > y;
-}
-
 /* Sorts and removes duplicates; returns the new length. */
 static int
 sort_unique(int64 *ids, int n)
@@ -308,31 +332,21 @@ sort_unique(int64 *ids, int n)
 
 	if (n == 0)
 		return 0;
-	qsort(ids, n, sizeof(int64), compare_int64);
+	qsort(ids, n, sizeof(int64), cdp_compare_int64);
 	for (int i = 1; i < n; i++)
 		if (ids[i] != ids[k])
 			ids[++k] = ids[i];
 	return k + 1;
 }
 
-static Datum
-int64_array(const int64 *ids, int n)
-{
-	Datum	   *elems = palloc((n + 1) * sizeof(Datum));
-
-	for (int i = 0; i < n; i++)
-		elems[i] = Int64GetDatum(ids[i]);
-	return PointerGetDatum(construct_array(elems, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-}
-
-/* The bigint[] result of a one-row, one-column kept plan; NULL when null. */
+/* The bigint[] result of a one-row, one-column statement; NULL when null. */
 static ArrayType *
-array_result(SPIPlanPtr plan, Datum *args)
+array_result(cdp_query *query, Datum *args)
 {
 	bool		isnull;
 	Datum		d;
 
-	if (SPI_execute_plan(plan, args, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
+	if (cdp_execute(query, args, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "the immediate segment pass could not read its input");
 	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 	return isnull ? NULL : DatumGetArrayTypeP(d);
@@ -348,28 +362,18 @@ array_result(SPIPlanPtr plan, Datum *args)
 static int
 pass_contacts(int64 **out, Datum *others)
 {
-	static SPIPlanPtr log_plan = NULL;
-	static SPIPlanPtr members_plan = NULL;
 	int64	   *ids;
 	int			n = 0;
 	ArrayType  *extra = NULL;
 	int			nextra = 0;
 
 	if (touched_overflow)
-	{
-		if (log_plan == NULL)
-			log_plan = keep_plan("SELECT array_agg(c) FROM cdp_internal.changed_contacts(NULL) c", 0, NULL);
-		extra = array_result(log_plan, NULL);
-	}
+		extra = array_result(&logged_contacts, NULL);
 	else if (touched_organizations.n > 0)
 	{
-		Datum		orgs;
-		Oid			t = INT8ARRAYOID;
+		Datum		orgs = cdp_int8_array(touched_organizations.ids, touched_organizations.n);
 
-		if (members_plan == NULL)
-			members_plan = keep_plan("SELECT array_agg(c) FROM cdp_internal.organization_tree_members($1) c", 1, &t);
-		orgs = int64_array(touched_organizations.ids, touched_organizations.n);
-		extra = array_result(members_plan, &orgs);
+		extra = array_result(&organization_members, &orgs);
 	}
 	if (extra != NULL)
 		nextra = ArrayGetNItems(ARR_NDIM(extra), ARR_DIMS(extra));
@@ -443,25 +447,16 @@ add_difference(Differences *d, const char *slug, int64 contact, bool entered)
 }
 
 /*
- * cdp_internal.run_immediate_pass(): evaluates the concerned immediate
- * segments for the contacts this transaction touched, all of them locked
- * (so that a concurrent writer's pass on the same contact, e.g. through an
- * organization change, runs before or after this one, not across it), and
- * stores the difference with cdp_internal.store_membership_changes.
+ * The immediate pass: evaluates the concerned immediate segments for the
+ * contacts this transaction touched, all of them locked (so that a
+ * concurrent writer's pass on the same contact, e.g. through an organization
+ * change, runs before or after this one, not across it), and stores the
+ * difference with cdp_internal.store_membership_changes.  The caller pins
+ * search_path: the statements are prepared under it.
  */
-Datum
-cdp_run_immediate_pass(PG_FUNCTION_ARGS)
-{
-	cdp_segment_run_pass();
-	PG_RETURN_VOID();
-}
-
 void
 cdp_segment_run_pass(void)
 {
-	static SPIPlanPtr lock_plan = NULL;
-	static SPIPlanPtr stored_plan = NULL;
-	static SPIPlanPtr store_plan = NULL;
 	int64	   *contacts;
 	int			ncontacts;
 	Datum		others;
@@ -495,45 +490,28 @@ cdp_segment_run_pass(void)
 		SPI_finish();
 		return;
 	}
-	candidates = int64_array(contacts, ncontacts);
+	candidates = cdp_int8_array(contacts, ncontacts);
 
 	/*
 	 * Every write path locked the contacts it touched (DESIGN §10); the
 	 * members an organization change reaches are locked here, so that this
 	 * pass and a concurrent writer's run one after the other on them.
 	 */
-	if (others != (Datum) 0)
-	{
-		if (lock_plan == NULL)
-		{
-			Oid			t = INT8ARRAYOID;
-
-			lock_plan = keep_plan("SELECT c.id FROM cdp.contacts c WHERE c.id = ANY ($1) "
-								  "ORDER BY c.id FOR NO KEY UPDATE OF c", 1, &t);
-		}
-		if (SPI_execute_plan(lock_plan, &others, NULL, false, 0) != SPI_OK_SELECT)
-			elog(ERROR, "could not lock the contacts of the immediate segment pass");
-	}
+	if (others != (Datum) 0 &&
+		cdp_execute(&lock_contacts, &others, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not lock the contacts of the immediate segment pass");
 	for (int i = 0; i < nsegments; i++)
 		if (concerned[i])
 			DirectFunctionCall2(pg_advisory_xact_lock_shared_int4,
-								Int32GetDatum(hash_key("cdp.segment_members")),
+								Int32GetDatum(members_lock_key),
 								Int32GetDatum(segments[i].lock_key));
 
 	/* the stored membership of the candidates, by segment and contact */
-	if (stored_plan == NULL)
-	{
-		Oid			t[2] = {INT8ARRAYOID, TEXTARRAYOID};
-
-		stored_plan = keep_plan("SELECT m.segment, m.contact_id FROM cdp.segment_members m "
-								"WHERE m.contact_id = ANY ($1) AND m.segment = ANY ($2) "
-								"ORDER BY m.segment COLLATE \"C\", m.contact_id", 2, t);
-	}
 	{
 		Datum		args[2] = {candidates,
 			PointerGetDatum(construct_array(slugs, nconcerned, TEXTOID, -1, false, TYPALIGN_INT))};
 
-		if (SPI_execute_plan(stored_plan, args, NULL, false, 0) != SPI_OK_SELECT)
+		if (cdp_execute(&stored_membership, args, NULL, false, 0) != SPI_OK_SELECT)
 			elog(ERROR, "could not read stored segment membership");
 	}
 
@@ -581,17 +559,11 @@ cdp_segment_run_pass(void)
 	{
 		Datum		args[4];
 
-		if (store_plan == NULL)
-		{
-			Oid			t[4] = {TEXTARRAYOID, INT8ARRAYOID, BOOLARRAYOID, TIMESTAMPTZOID};
-
-			store_plan = keep_plan("SELECT * FROM cdp_internal.store_membership_changes($1, $2, $3, $4)", 4, t);
-		}
 		args[0] = PointerGetDatum(construct_array(diff.segments, diff.n, TEXTOID, -1, false, TYPALIGN_INT));
 		args[1] = PointerGetDatum(construct_array(diff.contacts, diff.n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 		args[2] = PointerGetDatum(construct_array(diff.entered, diff.n, BOOLOID, 1, true, TYPALIGN_CHAR));
 		args[3] = at;
-		if (SPI_execute_plan(store_plan, args, NULL, false, 0) != SPI_OK_SELECT)
+		if (cdp_execute(&store_changes, args, NULL, false, 0) != SPI_OK_SELECT)
 			elog(ERROR, "could not store segment membership");
 	}
 	SPI_finish();
