@@ -29,7 +29,7 @@ $fixture$;
 SELECT * FROM cdp.refresh_segment('m_gold');
 
 BEGIN;
-SELECT plan(88);
+SELECT plan(90);
 
 CREATE FUNCTION pg_temp.c(text) RETURNS bigint LANGUAGE sql STABLE
 AS $$ SELECT id FROM pg_temp.c WHERE name = $1 $$;
@@ -332,6 +332,33 @@ SELECT cdp.set_profile(pg_temp.c('cat'), 'm_customer', '{"tier": "gold"}');
 :pass
 SELECT ok('cat' = ANY (pg_temp.stored('i_gold')) AND NOT 'bob' = ANY (pg_temp.stored('i_gold')),
           'a write after a rolled-back savepoint that had queued the pass queues it again');
+
+-- ---------------------------------------------------------------- a caller's search_path
+-- The pass runs at commit under the writer's session: its statements must
+-- not pick up an operator planted earlier in that search_path.
+CREATE SCHEMA m_hostile;
+CREATE FUNCTION m_hostile.evil_eq(text, text) RETURNS boolean LANGUAGE plpgsql AS
+$f$ BEGIN RAISE EXCEPTION 'hostile operator called'; END $f$;
+CREATE OPERATOR m_hostile.= (LEFTARG = text, RIGHTARG = text, FUNCTION = m_hostile.evil_eq);
+SELECT cdp.create_segment('i_hostile', $$m_customer.tier = 'silver'$$, refresh => 'immediate') IS NOT NULL AS made \gset
+-- (pgTAP's own queries would call it, so the hostile path is set only here)
+CREATE FUNCTION pg_temp.hostile_write() RETURNS text LANGUAGE plpgsql AS $f$
+DECLARE
+    path text := current_setting('search_path');
+    ann bigint := pg_temp.c('ann');
+BEGIN
+    PERFORM set_config('search_path', 'm_hostile, pg_catalog, public', true);
+    PERFORM cdp.set_profile(ann, 'm_customer', '{"tier": "silver"}');
+    SET CONSTRAINTS ALL IMMEDIATE;
+    SET CONSTRAINTS ALL DEFERRED;
+    PERFORM set_config('search_path', path, true);
+    RETURN 'done';
+EXCEPTION WHEN OTHERS THEN
+    RETURN SQLERRM;
+END
+$f$;
+SELECT is(pg_temp.hostile_write(), 'done', 'the pass does not call an operator planted in the writer''s search_path');
+SELECT ok('ann' = ANY (pg_temp.stored('i_hostile')), 'and it stored the membership');
 
 -- ---------------------------------------------------------------- everything
 SELECT is(count(*), 0::bigint, 'every immediate segment''s stored membership equals cdp.members and its count')

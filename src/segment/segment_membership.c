@@ -16,6 +16,7 @@
 #include "segment/segment_type.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -127,8 +128,14 @@ cdp_segment_pass_trigger(PG_FUNCTION_ARGS)
 	event_queued_in = InvalidSubTransactionId;
 	if (pass_pending)
 	{
+		/* as a SET search_path clause would: no caller's schema comes first */
+		int			nestlevel = NewGUCNestLevel();
+
+		(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
 		pass_pending = false;
 		cdp_segment_run_pass();
+		AtEOXact_GUC(true, nestlevel);
 	}
 	return PointerGetDatum(NULL);
 }
