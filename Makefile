@@ -20,6 +20,7 @@ OBJS = \
 	src/identifier/identifier_fmgr.o \
 	src/identifier/types_fmgr.o \
 	src/spi_plans.o \
+	src/copy_rows.o \
 	src/identity/kinds.o \
 	src/identity/identifier_locks.o \
 	src/identity/contacts.o \
@@ -145,7 +146,7 @@ src/identifier/phone_type.sql: src/identifier/normtext_type.sql.in
 	sed -e 's/@TYPE@/phone/g' -e 's/@INPUT_VOLATILITY@/STABLE/g' \
 	    -e 's/@DESCRIPTION@/A valid phone number in E.164 form; input without + uses cdp.default_region/g' $< > $@
 
-.PHONY: deps demo test fuzz bench
+.PHONY: deps demo test fuzz bench soak
 deps:
 	bash test/deps.sh
 
@@ -161,3 +162,7 @@ fuzz:
 
 bench:
 	bash test/bench/run.sh
+
+# SOAK_SECONDS (default 300), SOAK_CLIENTS (8), SOAK_POOL (400 people)
+soak:
+	SOAK_SECONDS=$(SOAK_SECONDS) SOAK_CLIENTS=$(SOAK_CLIENTS) SOAK_POOL=$(SOAK_POOL) bash test/soak/soak.sh

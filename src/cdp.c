@@ -71,3 +71,19 @@ cdp_report_invalid(int sqlstate, const char *what, const char *value,
 					(size_t) clip < len ? "..." : ""),
 			 errdetail("%s", detail)));
 }
+
+int
+cdp_pin_search_path(void)
+{
+	int			level = NewGUCNestLevel();
+
+	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	return level;
+}
+
+void
+cdp_restore_search_path(int level)
+{
+	AtEOXact_GUC(true, level);
+}

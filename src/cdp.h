@@ -23,4 +23,13 @@ extern void cdp_report_invalid(int sqlstate, const char *what,
 							   const char *value, size_t len,
 							   const char *detail) pg_attribute_noreturn();
 
+/*
+ * Runs what follows with search_path = pg_catalog, pg_temp, as a SET clause
+ * of the function would, so that no object of the caller's schemas is
+ * called by cdp's own statements; cdp_restore_search_path(level) ends it (an
+ * error ends it with the transaction or subtransaction).
+ */
+extern int	cdp_pin_search_path(void);
+extern void cdp_restore_search_path(int level);
+
 #endif

@@ -4,7 +4,7 @@
 BEGIN;
 SET LOCAL client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS cdp;
-SELECT plan(60);
+SELECT plan(64);
 
 -- Start from an empty identity graph (rolled back at the end).
 CREATE FUNCTION pg_temp.reset() RETURNS void LANGUAGE sql
@@ -342,6 +342,25 @@ SELECT throws_ok($$SELECT * FROM cdp.resolve_all(NULL)$$, '22004', 'query must n
     'bad input: a null query');
 SELECT results_eq('SELECT * FROM pg_temp.counts()', 'SELECT * FROM before_bad',
     'bad input: no failed call wrote a contact, identifier, merge or conflict');
+
+--
+-- The write goes through COPY text (copy_rows.c): values with COPY's
+-- delimiters and escapes, and a client encoding unlike the server's, arrive
+-- as they were read.
+--
+SET LOCAL client_encoding = 'LATIN1';
+SELECT is((SELECT count(*) FROM cdp.resolve_all($q$SELECT 'esc' AS record_id, 'external_id' AS kind,
+                                                        E'back\\slash \\N ' || chr(233) AS value,
+                                                        E'line\nbreak\tand tab' AS source$q$)), 1::bigint,
+    'copy text: a value with backslashes, \N and a non-ASCII letter under a LATIN1 client is loaded');
+RESET client_encoding;
+SELECT is((SELECT value FROM cdp.identifiers WHERE kind = 'external_id' AND value LIKE 'back%'),
+          E'back\\slash \\N ' || chr(233), 'copy text: the value is stored as it was read');
+SELECT is((SELECT source FROM cdp.identifiers WHERE kind = 'external_id' AND value LIKE 'back%'),
+          E'line\nbreak\tand tab', 'copy text: the source with a line break and a tab too');
+SELECT is((SELECT ch.diff -> 'identifiers.external_id.value' ->> 1 FROM cdp.changes ch
+            WHERE ch.diff ? 'identifiers.external_id.value' AND ch.diff::text LIKE '%back%' ORDER BY ch.id DESC LIMIT 1),
+          E'back\\slash \\N ' || chr(233), 'copy text: and its change records the same value');
 
 --
 -- identity_graph: errors (the DOT itself is checked with dot in test/t/bulk_graph.sh)

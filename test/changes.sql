@@ -227,18 +227,21 @@ SELECT is((SELECT jsonb_agg(diff) FROM cdp.consume('a')), '[{"given_name": [null
           'but after its commit, in the next batch');
 
 -- ---------------------------------------------------------------- bulk loads
--- resolve_all records its new contacts and identifiers in one statement
--- each (changes_bulk.c), not through the trigger: the changes must read the
--- same as those of resolve, but for ids, times and values.
+-- resolve_all records its new contacts and identifiers through COPY
+-- (changes_bulk.c), not through the trigger: the changes must read the same
+-- as those of resolve, field for field, but for ids, times and values.
 CREATE FUNCTION pg_temp.shape(c bigint) RETURNS jsonb LANGUAGE sql AS $$
-    SELECT jsonb_agg(jsonb_build_array(ch.action, ARRAY(SELECT jsonb_object_keys(ch.diff) ORDER BY 1),
-                                       (SELECT count(*) FROM jsonb_each(ch.diff) e WHERE e.value -> 0 <> 'null')) ORDER BY ch.id)
+    SELECT jsonb_agg(jsonb_build_array(ch.action,
+               (SELECT jsonb_object_agg(e.key, CASE WHEN e.key ~ '(^created_at|\.id|\.value|\.raw_value)$'
+                                                    THEN jsonb_build_array(e.value -> 0, jsonb_typeof(e.value -> 1))
+                                                    ELSE e.value END)
+                  FROM jsonb_each(ch.diff) e)) ORDER BY ch.id)
       FROM cdp.changes ch WHERE ch.contact_id = c $$;
 SELECT cdp.resolve('{"email": "shape.one@example.com", "phone": "+16502530077"}', 'crm') AS shape1 \gset
 SELECT contact_id AS shape2 FROM cdp.resolve_all($$SELECT 'b1' AS record_id, k AS kind, v AS value, 'crm' AS source
                                                    FROM (VALUES ('email', 'shape.two@example.com'), ('phone', '+16502530078')) x(k, v)$$) \gset
 SELECT is(pg_temp.shape(:shape2), pg_temp.shape(:shape1),
-          'resolve_all records a new contact and its identifiers with the same actions and fields as resolve');
+          'resolve_all records a new contact and its identifiers with the same actions, fields and values as resolve');
 SELECT is((SELECT count(*) FROM cdp.changes WHERE contact_id = :shape2 AND diff::text LIKE '%shape.two@example.com%'), 1::bigint,
           'and the identifier''s value');
 

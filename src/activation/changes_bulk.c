@@ -1,61 +1,154 @@
 /*
  * changes_bulk.c
  *	  The change capture of bulk inserts: resolve_all writes hundreds of
- *	  thousands of contacts and identifiers at once, and one set-based
- *	  statement records them as the per-row trigger would (same diffs).
+ *	  thousands of contacts and identifiers at once, and records them through
+ *	  COPY with the diffs the per-row trigger would write for the same rows.
  */
 #include "cdp.h"
 #include "activation/changes.h"
 #include "segment/segment_membership.h"
-#include "spi_plans.h"
 
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "commands/async.h"
-#include "executor/spi.h"
+#include "utils/builtins.h"
+#include "utils/fmgrprotos.h"
+#include "utils/json.h"
 #include "utils/lsyscache.h"
+#include "utils/timestamp.h"
 
 bool		cdp_capture_suppressed = false;
 
-/*
- * The trigger's diff of an inserted row: every column but the object's key,
- * the label and the bookkeeping columns, as [null, value] (to_jsonb values).
- */
-static cdp_query capture_contacts = {
-	"INSERT INTO cdp.changes (object_type, object_id, contact_id, action, diff)"
-	" SELECT 'contact', c.id, c.id, 'insert',"
-	"        (SELECT jsonb_object_agg(e.key, jsonb_build_array(NULL, e.value))"
-	"           FROM jsonb_each(to_jsonb(c) - ARRAY['id', 'updated_at', 'last_seen_at', 'first_seen_at']) e)"
-	"   FROM cdp.contacts c WHERE c.id = ANY ($1) ORDER BY c.id"
-	" RETURNING contact_id",
-	1, {INT8ARRAYOID}
-};
-
-static cdp_query capture_identifiers = {
-	"INSERT INTO cdp.changes (object_type, object_id, contact_id, action, diff)"
-	" SELECT 'contact', i.contact_id, i.contact_id, 'update',"
-	"        (SELECT jsonb_object_agg('identifiers.' || i.kind || '.' || e.key, jsonb_build_array(NULL, e.value))"
-	"           FROM jsonb_each(to_jsonb(i) - ARRAY['contact_id', 'kind', 'updated_at', 'last_seen_at', 'first_seen_at']) e)"
-	"   FROM cdp.identifiers i WHERE i.id = ANY ($1) ORDER BY i.id"
-	" RETURNING contact_id",
-	1, {INT8ARRAYOID}
+static const char *const change_columns[] = {
+	"txid", "object_type", "object_id", "contact_id", "action", "diff"
 };
 
 void
-cdp_capture_inserted(const char *table, Datum ids)
+cdp_bulk_changes_begin(cdp_bulk_changes *changes)
 {
-	bool		contacts = strcmp(table, "contacts") == 0;
-	Oid			relid = get_relname_relid(table, get_namespace_oid("cdp", false));
+	Oid			cdp = get_namespace_oid("cdp", false);
+	Datum		now = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
 
-	cdp_execute(contacts ? &capture_contacts : &capture_identifiers, &ids, NULL, false, 0);
-	for (uint64 r = 0; r < SPI_processed; r++)
+	cdp_copy_begin(&changes->copy, "cdp", "changes", change_columns, lengthof(change_columns));
+	/* pg_current_xact_id() is volatile: as a column default it would make COPY insert row by row */
+	changes->txid = DatumGetCString(DirectFunctionCall1(xid8out, DirectFunctionCall1(pg_current_xact_id, (Datum) 0)));
+	changes->now_json = psprintf("\"%s\"", JsonEncodeDateTime(NULL, now, TIMESTAMPTZOID, NULL));
+	changes->contacts = get_relname_relid("contacts", cdp);
+	changes->identifiers = get_relname_relid("identifiers", cdp);
+	initStringInfo(&changes->diff);
+}
+
+/* "key": [null, value] with value JSON already */
+static void
+diff_field(StringInfo diff, const char *prefix, const char *key, const char *json)
+{
+	if (diff->len > 1)
+		appendStringInfoString(diff, ", ");
+	if (prefix != NULL)
 	{
-		bool		isnull;
-		Datum		contact = SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &isnull);
+		StringInfoData name;
 
-		cdp_segments_note_change(relid, false, isnull ? 0 : DatumGetInt64(contact));
+		initStringInfo(&name);
+		appendStringInfo(&name, "%s%s", prefix, key);
+		escape_json(diff, name.data);
+		pfree(name.data);
 	}
-	if (SPI_processed > 0)
+	else
+		escape_json(diff, key);
+	appendStringInfo(diff, ": [null, %s]", json);
+}
+
+/* "key": [null, "text"] or [null, null] */
+static void
+diff_text(StringInfo diff, const char *prefix, const char *key, const char *value)
+{
+	StringInfoData json;
+
+	if (value == NULL)
+	{
+		diff_field(diff, prefix, key, "null");
+		return;
+	}
+	initStringInfo(&json);
+	escape_json(&json, value);
+	diff_field(diff, prefix, key, json.data);
+	pfree(json.data);
+}
+
+static void
+write_change(cdp_bulk_changes *changes, int64 contact, const char *action, Oid relid)
+{
+	cdp_copy_text(&changes->copy, changes->txid);
+	cdp_copy_text(&changes->copy, "contact");
+	cdp_copy_int8(&changes->copy, contact);
+	cdp_copy_int8(&changes->copy, contact);
+	cdp_copy_text(&changes->copy, action);
+	cdp_copy_text(&changes->copy, changes->diff.data);
+	cdp_copy_end_row(&changes->copy);
+	if (cdp_copy_full(&changes->copy))
+		cdp_copy_flush(&changes->copy);
+	cdp_segments_note_change(relid, false, contact);
+}
+
+/*
+ * A contact resolve_all made: every column but its key and the bookkeeping
+ * columns, as it inserts them (no names, a ghost until refreshed).
+ */
+void
+cdp_bulk_changes_contact(cdp_bulk_changes *changes, int64 contact)
+{
+	StringInfo	diff = &changes->diff;
+
+	resetStringInfo(diff);
+	appendStringInfoChar(diff, '{');
+	diff_text(diff, NULL, "type", "ghost");
+	diff_field(diff, NULL, "is_vendor", "false");
+	diff_field(diff, NULL, "created_at", changes->now_json);
+	diff_text(diff, NULL, "given_name", NULL);
+	diff_text(diff, NULL, "archived_at", NULL);
+	diff_text(diff, NULL, "family_name", NULL);
+	diff_text(diff, NULL, "merged_into", NULL);
+	appendStringInfoChar(diff, '}');
+	write_change(changes, contact, "insert", changes->contacts);
+}
+
+/*
+ * An identifier resolve_all added: an update of its contact, each column as
+ * identifiers.<kind>.<column>, the contact, kind and bookkeeping left out.
+ */
+void
+cdp_bulk_changes_identifier(cdp_bulk_changes *changes, int64 id, int64 contact,
+							const char *kind, const char *value,
+							const char *raw_value, const char *slug,
+							const char *source)
+{
+	StringInfo	diff = &changes->diff;
+	char		prefix[NAMEDATALEN * 2];
+	char		idtext[32];
+
+	snprintf(prefix, sizeof(prefix), "identifiers.%s.", kind);
+	snprintf(idtext, sizeof(idtext), INT64_FORMAT, id);
+	resetStringInfo(diff);
+	appendStringInfoChar(diff, '{');
+	diff_field(diff, prefix, "id", idtext);
+	diff_text(diff, prefix, "slug", slug);
+	diff_text(diff, prefix, "value", value);
+	diff_text(diff, prefix, "source", source);
+	diff_field(diff, prefix, "outreach", "false");
+	diff_text(diff, prefix, "raw_value", raw_value);
+	diff_field(diff, prefix, "is_validated", "false");
+	diff_text(diff, prefix, "validated_at", NULL);
+	diff_text(diff, prefix, "validation_method", NULL);
+	appendStringInfoChar(diff, '}');
+	write_change(changes, contact, "update", changes->identifiers);
+}
+
+/* Writes what is left and tells the listeners, once, at commit. */
+void
+cdp_bulk_changes_end(cdp_bulk_changes *changes)
+{
+	if (cdp_copy_end(&changes->copy) > 0)
 		Async_Notify("cdp_changes", "");
-	SPI_freetuptable(SPI_tuptable);
+	pfree(changes->diff.data);
 }

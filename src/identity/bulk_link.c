@@ -56,12 +56,13 @@ cdp_bulk_link(bulk_state *s)
 	for (int32 v = 0; v < s->nvalues; v++)
 	{
 		bulk_value *bv = &s->values[v];
+		int64		owner = BULK_OWNER(s, v);
 
 		values[v].kind = bv->kind - s->kinds->kinds;
-		values[v].state = bv->invalid != NULL ? CDP_MR_STATE_INVALID :
+		values[v].state = bv->invalid ? CDP_MR_STATE_INVALID :
 			bv->blocked ? CDP_MR_STATE_BLOCKED : CDP_MR_VALID;
-		values[v].contact = bv->existing_id == 0 ? CDP_MR_NEW : CDP_MR_ELSEWHERE;
-		if (bv->owner != 0 && values[v].state == CDP_MR_VALID && bv->kind->matchable)
+		values[v].contact = BULK_EXISTING_ID(s, v) == 0 ? CDP_MR_NEW : CDP_MR_ELSEWHERE;
+		if (owner != 0 && values[v].state == CDP_MR_VALID && bv->kind->matchable)
 		{
 			/* a binary search: contacts are sorted by id */
 			int32		lo = 0;
@@ -70,15 +71,15 @@ cdp_bulk_link(bulk_state *s)
 			while (lo <= hi)
 			{
 				c = lo + (hi - lo) / 2;
-				if (s->contacts[c].id == bv->owner)
+				if (s->contacts[c].id == owner)
 					break;
-				if (s->contacts[c].id < bv->owner)
+				if (s->contacts[c].id < owner)
 					lo = c + 1;
 				else
 					hi = c - 1;
 			}
 			if (lo > hi)
-				elog(ERROR, "contact " INT64_FORMAT " of the existing graph was not read", bv->owner);
+				elog(ERROR, "contact " INT64_FORMAT " of the existing graph was not read", owner);
 			values[v].contact = c;
 		}
 	}

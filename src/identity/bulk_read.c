@@ -10,6 +10,7 @@
 #include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
+#include "portability/instr_time.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
@@ -17,7 +18,40 @@
 #define FETCH_BATCH		10000	/* rows per cursor fetch */
 #define READ_NOTICE_EVERY 100000
 
-/* A string key -> dense index map (records, values, raw spellings). */
+/*
+ * Strings of the input that are kept (record ids, spellings, values,
+ * sources) are copied once into big blocks, without the per-chunk header
+ * and power-of-two rounding of palloc: at 10M records that halves them.
+ */
+#define ARENA_BLOCK (1024 * 1024)
+
+typedef struct string_arena
+{
+	char	   *next;			/* free space in the current block */
+	size_t		left;
+} string_arena;
+
+static const char *
+arena_copy(string_arena *arena, const char *str, size_t len)
+{
+	char	   *copy;
+
+	if (len + 1 > arena->left)
+	{
+		size_t		size = Max(ARENA_BLOCK, len + 1);
+
+		arena->next = MemoryContextAllocHuge(CurrentMemoryContext, size);
+		arena->left = size;
+	}
+	copy = arena->next;
+	memcpy(copy, str, len);
+	copy[len] = '\0';
+	arena->next += len + 1;
+	arena->left -= len + 1;
+	return copy;
+}
+
+/* A string key -> dense index map (records, values and spellings, sources). */
 typedef struct strmap_entry
 {
 	const char *key;
@@ -39,11 +73,24 @@ typedef struct strmap_entry
 #define SH_DEFINE
 #include "lib/simplehash.h"
 
+/*
+ * One map holds both the values and the spellings, keyed "kind US region US
+ * text" (US = \x1f): a value with an empty region, a spelling with the
+ * region it was read under.  A spelling without a region that is already
+ * normalised is the very key of its value, so the common case costs one
+ * entry and one string.  No spelling can stand for another value: every
+ * normaliser returns a value unchanged, so a key naming a value can only
+ * be a spelling of that value.
+ */
 typedef struct read_maps
 {
 	strmap_hash *records;
-	strmap_hash *values;		/* kind, normalised value -> value */
-	strmap_hash *raw;			/* kind, region, raw value -> value */
+	strmap_hash *values;		/* values and spellings -> value */
+	strmap_hash *sources;
+	string_arena arena;
+	StringInfoData key;			/* the key being looked up */
+	instr_time	normalising;	/* time spent in the normalisers */
+	int32		spellings;		/* distinct spellings normalised */
 } read_maps;
 
 static cdp_query any_identifier_query = {
@@ -90,45 +137,120 @@ column_of(TupleDesc desc, const char *name, bool required)
 	return 0;
 }
 
-static char *
-column_text(HeapTuple tuple, TupleDesc desc, int column)
+/*
+ * A text column of the current row, NULL for SQL NULL: a pointer into the
+ * row where it is stored plainly (short values), else a detoasted copy.
+ */
+static const char *
+column_text(HeapTuple tuple, TupleDesc desc, int column, int *len)
 {
 	bool		isnull;
 	Datum		d;
+	text	   *t;
 
 	if (column == 0)
 		return NULL;
 	d = SPI_getbinval(tuple, desc, column, &isnull);
-	return isnull ? NULL : TextDatumGetCString(d);
+	if (isnull)
+		return NULL;
+	t = pg_detoast_datum_packed((struct varlena *) DatumGetPointer(d));
+	*len = VARSIZE_ANY_EXHDR(t);
+	return VARDATA_ANY(t);
+}
+
+/* grows an array by half, so that the slack stays under a third */
+static int64
+grown(int64 cap)
+{
+	return cap + cap / 2 + 16;
+}
+
+/* The key kind US region US text of maps->key. */
+static void
+set_key(read_maps *maps, const cdp_kind *kind, const char *region, const char *text, int len)
+{
+	resetStringInfo(&maps->key);
+	appendStringInfoString(&maps->key, kind->kind);
+	appendStringInfoChar(&maps->key, '\x1f');
+	if (region != NULL)
+		appendStringInfoString(&maps->key, region);
+	appendStringInfoChar(&maps->key, '\x1f');
+	appendBinaryStringInfo(&maps->key, text, len);
+}
+
+/* The entry of maps->key, its key copied into the arena when new. */
+static strmap_entry *
+insert_key(read_maps *maps, strmap_hash *map, bool *found)
+{
+	strmap_entry *e = strmap_insert(map, maps->key.data, found);
+
+	if (!*found)
+		e->key = arena_copy(&maps->arena, maps->key.data, maps->key.len);
+	return e;
+}
+
+/* the text part of a key kind US region US text */
+static const char *
+key_text(const char *key)
+{
+	return strchr(strchr(key, '\x1f') + 1, '\x1f') + 1;
 }
 
 static int32
-add_record(bulk_state *s, read_maps *maps, char *record_id)
+add_record(bulk_state *s, read_maps *maps, const char *record_id, int len)
 {
 	bool		found;
-	strmap_entry *e = strmap_insert(maps->records, record_id, &found);
+	strmap_entry *e;
 
+	resetStringInfo(&maps->key);
+	appendBinaryStringInfo(&maps->key, record_id, len);
+	e = insert_key(maps, maps->records, &found);
 	if (!found)
 	{
 		if (s->nrecords == s->records_cap)
 		{
-			s->records_cap *= 2;
+			s->records_cap = grown(s->records_cap);
 			s->records = repalloc_huge(s->records, sizeof(char *) * s->records_cap);
 		}
-		s->records[s->nrecords] = record_id;
+		s->records[s->nrecords] = e->key;
 		e->index = s->nrecords++;
 	}
 	return e->index;
 }
 
+/* The number of a source, 0 for none, each distinct one kept once. */
 static int32
-new_value(bulk_state *s, const cdp_kind *kind, const char *value, char *raw, char *source)
+add_source(bulk_state *s, read_maps *maps, const char *source, int len)
+{
+	bool		found;
+	strmap_entry *e;
+
+	if (source == NULL)
+		return 0;
+	resetStringInfo(&maps->key);
+	appendBinaryStringInfo(&maps->key, source, len);
+	e = insert_key(maps, maps->sources, &found);
+	if (!found)
+	{
+		if (s->nsources == s->sources_cap)
+		{
+			s->sources_cap = grown(s->sources_cap);
+			s->sources = repalloc_huge(s->sources, sizeof(char *) * s->sources_cap);
+		}
+		s->sources[s->nsources] = e->key;
+		e->index = s->nsources++;
+	}
+	return e->index;
+}
+
+static int32
+new_value(bulk_state *s, const cdp_kind *kind, const char *value, const char *raw, int32 source)
 {
 	bulk_value *v;
 
 	if (s->nvalues == s->values_cap)
 	{
-		s->values_cap *= 2;
+		s->values_cap = grown(s->values_cap);
 		s->values = repalloc_huge(s->values, sizeof(bulk_value) * s->values_cap);
 	}
 	v = &s->values[s->nvalues];
@@ -140,6 +262,40 @@ new_value(bulk_state *s, const cdp_kind *kind, const char *value, char *raw, cha
 	return s->nvalues++;
 }
 
+static void
+add_invalid_reason(bulk_state *s, int32 value, const char *reason)
+{
+	if (s->ninvalid == s->invalid_cap)
+	{
+		s->invalid_cap = grown(s->invalid_cap);
+		s->invalid = repalloc_huge(s->invalid, sizeof(bulk_invalid) * s->invalid_cap);
+	}
+	s->invalid[s->ninvalid].value = value;
+	s->invalid[s->ninvalid].reason = reason;
+	s->ninvalid++;
+}
+
+/* Why an invalid value was refused (values are numbered as they come). */
+const char *
+cdp_bulk_invalid_reason(const bulk_state *s, int32 value)
+{
+	int32		lo = 0;
+	int32		hi = s->ninvalid - 1;
+
+	while (lo <= hi)
+	{
+		int32		mid = lo + (hi - lo) / 2;
+
+		if (s->invalid[mid].value == value)
+			return s->invalid[mid].reason;
+		if (s->invalid[mid].value < value)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return NULL;
+}
+
 /*
  * The value of one row.  Each distinct spelling (kind, region, raw value) is
  * normalised once, so the same value arriving from many records costs one
@@ -147,45 +303,67 @@ new_value(bulk_state *s, const cdp_kind *kind, const char *value, char *raw, cha
  * spelling the normaliser refuses is a value of its own, marked invalid.
  */
 static int32
-value_of_row(bulk_state *s, read_maps *maps, const cdp_kind *kind, char *raw,
-			 char *region, char *source)
+value_of_row(bulk_state *s, read_maps *maps, const cdp_kind *kind, const char *raw, int raw_len,
+			 const char *region, int32 source)
 {
 	bool		found;
-	char	   *key = psprintf("%s%c%s%c%s", kind->kind, '\x1f', region ? region : "",
-							   '\x1f', raw);
-	strmap_entry *e = strmap_insert(maps->raw, key, &found);
+	strmap_entry *spelling;
+	strmap_entry *e;
+	const char *spelling_key;
+	int32		index;
 	cdp_norm_error err;
 	text	   *normalized;
+	instr_time	start;
+	instr_time	end;
 
+	set_key(maps, kind, region, raw, raw_len);
+	spelling = insert_key(maps, maps->values, &found);
 	if (found)
-	{
-		pfree(key);
-		return e->index;
-	}
+		return spelling->index;
+
 	/* an error here leaves the entry half made, but aborts the whole call */
-	normalized = cdp_try_normalize(kind->normalizer, raw, strlen(raw), region, &err);
+	INSTR_TIME_SET_CURRENT(start);
+	normalized = cdp_try_normalize(kind->normalizer, raw, raw_len, region, &err);
+	INSTR_TIME_SET_CURRENT(end);
+	INSTR_TIME_ACCUM_DIFF(maps->normalising, end, start);
+	maps->spellings++;
+
 	if (normalized == NULL)
 	{
-		int32		v = new_value(s, kind, raw, raw, source);
+		const char *as_read = key_text(spelling->key);
 
-		s->values[v].invalid = cdp_invalid_reason(&err, region);
+		spelling->index = new_value(s, kind, as_read, as_read, source);
+		s->values[spelling->index].invalid = true;
+		add_invalid_reason(s, spelling->index, cdp_invalid_reason(&err, region));
 		s->invalid_values++;
-		e->index = v;
+		return spelling->index;
 	}
-	else
-	{
-		char	   *value = text_to_cstring(normalized);
-		char	   *vkey = psprintf("%s%c%s", kind->kind, '\x1f', value);
-		strmap_entry *ve = strmap_insert(maps->values, vkey, &found);
 
-		if (!found)
-		{
-			ve->index = new_value(s, kind, value, raw, source);
-			s->values[ve->index].blocked = cdp_value_blocked(kind, value);
-		}
-		e->index = ve->index;
+	/* a spelling read without a region and already normalised is the value */
+	if (region == NULL && VARSIZE_ANY_EXHDR(normalized) == raw_len &&
+		memcmp(VARDATA_ANY(normalized), raw, raw_len) == 0)
+	{
+		const char *value = key_text(spelling->key);
+
+		pfree(normalized);
+		spelling->index = new_value(s, kind, value, value, source);
+		s->values[spelling->index].blocked = cdp_value_blocked(kind, value);
+		return spelling->index;
 	}
-	return e->index;
+
+	/* another spelling: the value's entry, then the spelling's (moved by the insert) */
+	spelling_key = spelling->key;
+	set_key(maps, kind, NULL, VARDATA_ANY(normalized), VARSIZE_ANY_EXHDR(normalized));
+	pfree(normalized);
+	e = insert_key(maps, maps->values, &found);
+	if (!found)
+	{
+		e->index = new_value(s, kind, key_text(e->key), key_text(spelling_key), source);
+		s->values[e->index].blocked = cdp_value_blocked(kind, key_text(e->key));
+	}
+	index = e->index;
+	strmap_lookup(maps->values, spelling_key)->index = index;
+	return index;
 }
 
 /* Read and normalise the whole input through a cursor. */
@@ -202,15 +380,23 @@ cdp_bulk_read(bulk_state *s, const char *query)
 				c_region;
 	int64		rows = 0;
 
+	memset(&maps, 0, sizeof(maps));
 	maps.records = strmap_create(CurrentMemoryContext, 1024, NULL);
 	maps.values = strmap_create(CurrentMemoryContext, 1024, NULL);
-	maps.raw = strmap_create(CurrentMemoryContext, 1024, NULL);
+	maps.sources = strmap_create(CurrentMemoryContext, 16, NULL);
+	initStringInfo(&maps.key);
+	INSTR_TIME_SET_ZERO(maps.normalising);
 	s->records_cap = s->values_cap = 1024;
 	s->records = palloc(sizeof(char *) * s->records_cap);
 	s->values = palloc(sizeof(bulk_value) * s->values_cap);
+	s->invalid_cap = 16;
+	s->invalid = palloc(sizeof(bulk_invalid) * s->invalid_cap);
+	s->sources_cap = 16;
+	s->sources = palloc(sizeof(char *) * s->sources_cap);
+	s->sources[s->nsources++] = NULL;
 	s->links_cap = 1024;
 	s->links = palloc(sizeof(cdp_mr_link) * s->links_cap);
-	s->link_source = palloc(sizeof(char *) * s->links_cap);
+	s->link_source = palloc(sizeof(int32) * s->links_cap);
 
 	/* the caller's query: its text varies, so it is prepared here */
 	plan = SPI_prepare(query, 0, NULL);
@@ -239,41 +425,57 @@ cdp_bulk_read(bulk_state *s, const char *query)
 		{
 			HeapTuple	t = SPI_tuptable->vals[r];
 			TupleDesc	desc = SPI_tuptable->tupdesc;
-			char	   *record_id = column_text(t, desc, c_record);
-			char	   *kind_name = column_text(t, desc, c_kind);
-			char	   *raw = column_text(t, desc, c_value);
-			char	   *source = column_text(t, desc, c_source);
-			char	   *region = column_text(t, desc, c_region);
-			const cdp_kind *kind;
+			int			record_len = 0,
+						kind_len = 0,
+						raw_len = 0,
+						source_len = 0,
+						region_len = 0;
+			const char *record_id = column_text(t, desc, c_record, &record_len);
+			const char *kind_text = column_text(t, desc, c_kind, &kind_len);
+			const char *raw = column_text(t, desc, c_value, &raw_len);
+			const char *source = column_text(t, desc, c_source, &source_len);
+			const char *region_text = column_text(t, desc, c_region, &region_len);
+			char		kind_name[NAMEDATALEN];
+			char	   *region = region_text ? pnstrdup(region_text, region_len) : NULL;
+			const cdp_kind *kind = NULL;
 			int32		value;
+			int32		source_index;
 
 			CHECK_FOR_INTERRUPTS();
-			if (record_id == NULL || kind_name == NULL || raw == NULL)
+			if (record_id == NULL || kind_text == NULL || raw == NULL)
 				ereport(ERROR,
 						(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 						 errmsg("row %lld of the resolve_all query has a null %s",
 								(long long) rows + r + 1,
-								record_id == NULL ? "record_id" : kind_name == NULL ? "kind" : "value")));
-			kind = cdp_find_kind(s->kinds, kind_name);
+								record_id == NULL ? "record_id" : kind_text == NULL ? "kind" : "value")));
+			if (kind_len < NAMEDATALEN)
+			{
+				memcpy(kind_name, kind_text, kind_len);
+				kind_name[kind_len] = '\0';
+				kind = cdp_find_kind(s->kinds, kind_name);
+			}
 			if (kind == NULL)
 				ereport(ERROR,
 						(errcode(ERRCODE_UNDEFINED_OBJECT),
-						 errmsg("unknown identifier kind: \"%s\"", kind_name),
+						 errmsg("unknown identifier kind: \"%s\"", pnstrdup(kind_text, kind_len)),
 						 errdetail("Row %lld of the resolve_all query, record \"%s\".",
-								   (long long) rows + r + 1, record_id)));
-			value = value_of_row(s, &maps, kind, raw, region, source);
-			if (s->values[value].invalid != NULL)
+								   (long long) rows + r + 1, pnstrdup(record_id, record_len))));
+			source_index = add_source(s, &maps, source, source_len);
+			value = value_of_row(s, &maps, kind, raw, raw_len, region, source_index);
+			if (s->values[value].invalid)
 				s->invalid_rows++;
+			if (region != NULL)
+				pfree(region);
 
 			if (s->nlinks == s->links_cap)
 			{
-				s->links_cap *= 2;
+				s->links_cap = grown(s->links_cap);
 				s->links = repalloc_huge(s->links, sizeof(cdp_mr_link) * s->links_cap);
-				s->link_source = repalloc_huge(s->link_source, sizeof(char *) * s->links_cap);
+				s->link_source = repalloc_huge(s->link_source, sizeof(int32) * s->links_cap);
 			}
-			s->links[s->nlinks].record = add_record(s, &maps, record_id);
+			s->links[s->nlinks].record = add_record(s, &maps, record_id, record_len);
 			s->links[s->nlinks].value = value;
-			s->link_source[s->nlinks] = source;
+			s->link_source[s->nlinks] = source_index;
 			s->nlinks++;
 		}
 		rows += SPI_processed;
@@ -288,13 +490,17 @@ cdp_bulk_read(bulk_state *s, const char *query)
 	ereport(s->progress_level,
 			(errmsg("resolve_all: read %lld rows: %d records, %d distinct identifiers",
 					(long long) rows, s->nrecords, s->nvalues - s->invalid_values)));
+	ereport(DEBUG1,
+			(errmsg("resolve_all: normalising %d distinct spellings took %.3f s",
+					maps.spellings, INSTR_TIME_GET_DOUBLE(maps.normalising))));
 	if (s->invalid_rows > 0)
 		ereport(NOTICE,
 				(errmsg("resolve_all: skipped %lld invalid values (%d distinct), recorded as invalid conflicts",
 						(long long) s->invalid_rows, s->invalid_values)));
-	strmap_destroy(maps.raw);
+	strmap_destroy(maps.sources);
 	strmap_destroy(maps.values);
 	strmap_destroy(maps.records);
+	pfree(maps.key.data);
 }
 
 /*
@@ -309,7 +515,7 @@ cdp_bulk_lock_values(bulk_state *s)
 
 	memset(&locks, 0, sizeof(locks));
 	for (int32 v = 0; v < s->nvalues; v++)
-		if (s->values[v].invalid == NULL)
+		if (!s->values[v].invalid)
 			cdp_value_locks_add(&locks, s->values[v].kind->kind, s->values[v].value);
 	cdp_value_locks_take(&locks);
 }
@@ -329,7 +535,7 @@ value_batch(bulk_state *s, int32 *next, Datum *args, int32 *index)
 	{
 		bulk_value *v = &s->values[*next];
 
-		if (v->invalid != NULL)
+		if (v->invalid)
 			continue;
 		kinds[n] = v->kind->kind;
 		values[n] = (char *) v->value;
@@ -394,7 +600,7 @@ cdp_bulk_refuse_suppressed(bulk_state *s)
 static bool
 links(const bulk_value *v)
 {
-	return v->invalid == NULL && !v->blocked && v->kind->matchable;
+	return !v->invalid && !v->blocked && v->kind->matchable;
 }
 
 /*
@@ -409,8 +615,13 @@ lookup_values(void *arg, int *nowners)
 	int64	   *owners;
 	int			n = 0;
 
-	for (int32 v = 0; v < s->nvalues; v++)
-		s->values[v].existing_id = s->values[v].owner = 0;
+	if (s->existing_id == NULL)
+	{
+		s->existing_id = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64) * Max(s->nvalues, 1));
+		s->owner = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64) * Max(s->nvalues, 1));
+	}
+	memset(s->existing_id, 0, sizeof(int64) * s->nvalues);
+	memset(s->owner, 0, sizeof(int64) * s->nvalues);
 	for (int32 next = 0; next < s->nvalues;)
 	{
 		Datum		args[2];
@@ -424,11 +635,11 @@ lookup_values(void *arg, int *nowners)
 			HeapTuple	t = SPI_tuptable->vals[r];
 			TupleDesc	d = SPI_tuptable->tupdesc;
 			bool		isnull;
-			bulk_value *v = &s->values[index[DatumGetInt64(SPI_getbinval(t, d, 1, &isnull)) - 1]];
+			int32		v = index[DatumGetInt64(SPI_getbinval(t, d, 1, &isnull)) - 1];
 
-			v->existing_id = DatumGetInt64(SPI_getbinval(t, d, 2, &isnull));
-			v->owner = DatumGetInt64(SPI_getbinval(t, d, 3, &isnull));
-			if (links(v))
+			s->existing_id[v] = DatumGetInt64(SPI_getbinval(t, d, 2, &isnull));
+			s->owner[v] = DatumGetInt64(SPI_getbinval(t, d, 3, &isnull));
+			if (links(&s->values[v]))
 				n++;
 		}
 		SPI_freetuptable(SPI_tuptable);
@@ -436,8 +647,8 @@ lookup_values(void *arg, int *nowners)
 	owners = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64) * Max(n, 1));
 	n = 0;
 	for (int32 v = 0; v < s->nvalues; v++)
-		if (s->values[v].owner != 0 && links(&s->values[v]))
-			owners[n++] = s->values[v].owner;
+		if (s->owner[v] != 0 && links(&s->values[v]))
+			owners[n++] = s->owner[v];
 	*nowners = n;
 	return owners;
 }
@@ -500,8 +711,8 @@ cdp_bulk_read_existing(bulk_state *s)
 	/* the contacts: the owners of linking values, ascending */
 	ids = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64) * Max(s->nvalues, 1));
 	for (int32 v = 0; v < s->nvalues; v++)
-		if (s->values[v].owner != 0 && links(&s->values[v]))
-			ids[n++] = s->values[v].owner;
+		if (s->owner[v] != 0 && links(&s->values[v]))
+			ids[n++] = s->owner[v];
 	qsort(ids, n, sizeof(int64), cdp_compare_int64);
 	s->contacts = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(cdp_mr_contact) * Max(n, 1));
 	s->evidence = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int32) * Max(n, 1));
@@ -514,9 +725,9 @@ cdp_bulk_read_existing(bulk_state *s)
 			ids[s->ncontacts++] = ids[i];
 		}
 	for (int32 v = 0; v < s->nvalues; v++)
-		if (s->values[v].owner != 0 && links(&s->values[v]))
+		if (s->owner[v] != 0 && links(&s->values[v]))
 		{
-			int32		c = contact_index(s, s->values[v].owner);
+			int32		c = contact_index(s, s->owner[v]);
 
 			if (s->evidence[c] < 0)
 				s->evidence[c] = v;

@@ -1,45 +1,33 @@
 /*
  * bulk_write.c
- *	  resolve_all's write phase, in bulk statements: merges into each
- *	  component's survivor, new contacts, new identifiers, identifiers and
- *	  contacts seen again, and the links the merge rules refused.
+ *	  resolve_all's write phase: merges into each component's survivor, new
+ *	  contacts and identifiers through COPY with their changes, identifiers
+ *	  and contacts seen again, and the links the merge rules refused.
  */
 #include "identity/bulk.h"
 #include "activation/changes.h"
 
+#include "access/xact.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
+#include "commands/sequence.h"
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/timestamp.h"
 
-static cdp_query new_contacts_query = {
-	"INSERT INTO cdp.contacts (last_seen_at)"
-	" SELECT now() FROM generate_series(1, $1) RETURNING id",
-	1, {INT4OID}
-};
-
-/* Only a contact that existed before may hold the slug already. */
-static cdp_query insert_identifiers_query = {
-	"INSERT INTO cdp.identifiers (contact_id, kind, value, raw_value, slug, source)"
-	" SELECT u.contact_id, u.kind, u.value, u.raw_value,"
-	"        CASE WHEN u.slug IS NOT NULL AND u.existing AND EXISTS ("
-	"                SELECT 1 FROM cdp.identifiers s WHERE s.contact_id = u.contact_id"
-	"                   AND s.kind = u.kind AND s.slug = u.slug)"
-	"             THEN NULL ELSE u.slug END,"
-	"        u.source"
-	"   FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],"
-	"               $7::boolean[])"
-	"        AS u(contact_id, kind, value, raw_value, slug, source, existing)"
-	" RETURNING id",
-	7, {INT8ARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
-	BOOLARRAYOID}
+/* Existing contacts' main identifiers: a new one of that kind is not main. */
+static cdp_query existing_mains_query = {
+	"SELECT contact_id, kind FROM cdp.identifiers WHERE contact_id = ANY ($1) AND slug = 'main'",
+	1, {INT8ARRAYOID}
 };
 
 /*
  * Runs a write whose rows the change capture would record one trigger call
- * at a time: the caller records them in one statement (changes_bulk.c), or
- * they change only bookkeeping columns, which the capture skips anyway.
+ * at a time: they change only bookkeeping columns, which the capture skips
+ * anyway.
  */
 static void
 execute_uncaptured(cdp_query *query, Datum *args)
@@ -54,6 +42,29 @@ execute_uncaptured(cdp_query *query, Datum *args)
 		cdp_capture_suppressed = false;
 	}
 	PG_END_TRY();
+}
+
+/* Writes the rows built so far, which the caller records in cdp.changes. */
+static void
+flush_uncaptured(cdp_copy *copy)
+{
+	cdp_capture_suppressed = true;
+	PG_TRY();
+	{
+		cdp_copy_flush(copy);
+	}
+	PG_FINALLY();
+	{
+		cdp_capture_suppressed = false;
+	}
+	PG_END_TRY();
+}
+
+/* A new row's key, from the sequence its column default draws from. */
+static Oid
+id_sequence(const char *name)
+{
+	return get_relname_relid(name, get_namespace_oid("cdp", false));
 }
 
 static cdp_query touch_identifiers_query = {
@@ -77,7 +88,7 @@ static cdp_query refresh_types_query = {
  * statement, ids handed out in component order, so they follow the input).
  */
 static void
-assign_contacts(bulk_state *s)
+assign_contacts(bulk_state *s, cdp_bulk_changes *changes)
 {
 	cdp_mr_result *res = &s->result;
 	int32		ncomp = res->ncomponents;
@@ -110,54 +121,111 @@ assign_contacts(bulk_state *s)
 
 	if (nnew > 0)
 	{
-		Datum		args[1] = {Int32GetDatum(nnew)};
-		int64	   *ids = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64) * nnew);
-		int32		i = 0;
+		static const char *const columns[] = {"id", "last_seen_at"};
+		Oid			sequence = id_sequence("contacts_id_seq");
+		char	   *now = DatumGetCString(DirectFunctionCall1(timestamptz_out,
+															  TimestampTzGetDatum(GetCurrentTransactionStartTimestamp())));
+		cdp_copy	contacts;
 
-		execute_uncaptured(&new_contacts_query, args);
-		for (uint64 r = 0; r < SPI_processed; r++)
-		{
-			bool		isnull;
-
-			ids[r] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &isnull));
-		}
-		SPI_freetuptable(SPI_tuptable);
-		qsort(ids, nnew, sizeof(int64), cdp_compare_int64);
-		cdp_capture_inserted("contacts", cdp_int8_array(ids, nnew));
+		cdp_copy_begin(&contacts, "cdp", "contacts", columns, lengthof(columns));
 		for (int32 k = 0; k < ncomp; k++)
-			if (!s->component_existing[k])
-				s->component_contact[k] = ids[i++];
+		{
+			if (s->component_existing[k])
+				continue;
+			s->component_contact[k] = nextval_internal(sequence, true);
+			cdp_copy_int8(&contacts, s->component_contact[k]);
+			cdp_copy_text(&contacts, now);
+			cdp_copy_end_row(&contacts);
+			if (cdp_copy_full(&contacts))
+				flush_uncaptured(&contacts);
+			cdp_bulk_changes_contact(changes, s->component_contact[k]);
+		}
+		flush_uncaptured(&contacts);
+		cdp_copy_end(&contacts);
 	}
 }
 
+/* The component of an existing contact (one of s->contacts), or -1. */
+static int32
+component_of_contact(bulk_state *s, int64 id)
+{
+	int32		lo = 0;
+	int32		hi = s->ncontacts - 1;
+
+	while (lo <= hi)
+	{
+		int32		mid = lo + (hi - lo) / 2;
+
+		if (s->contacts[mid].id == id)
+			return s->result.contact_component[mid];
+		if (s->contacts[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return -1;
+}
+
 /*
- * The new identifiers in bulk, the first of a kind on a contact as "main"
- * unless the contact already has one; the stored ones the input linked
- * again are refreshed.
+ * Marks the kinds of which an existing survivor holds a main identifier
+ * already (its own or one merged into it): a new one of them is not main.
  */
 static void
-write_identifiers(bulk_state *s)
+mark_existing_mains(bulk_state *s, bool *has_main)
 {
+	int32		ncomp = s->result.ncomponents;
+	int64	   *ids = palloc(sizeof(int64) * Max(ncomp, 1));
+	int			n = 0;
+
+	for (int32 k = 0; k < ncomp; k++)
+		if (s->component_existing[k])
+			ids[n++] = s->component_contact[k];
+	for (int start = 0; start < n; start += BULK_BATCH)
+	{
+		Datum		args[1] = {cdp_int8_array(ids + start, Min(BULK_BATCH, n - start))};
+
+		cdp_execute(&existing_mains_query, args, NULL, false, 0);
+		for (uint64 r = 0; r < SPI_processed; r++)
+		{
+			HeapTuple	row = SPI_tuptable->vals[r];
+			bool		isnull;
+			int64		contact = DatumGetInt64(SPI_getbinval(row, SPI_tuptable->tupdesc, 1, &isnull));
+			const cdp_kind *kind = cdp_find_kind(s->kinds, SPI_getvalue(row, SPI_tuptable->tupdesc, 2));
+			int32		k = component_of_contact(s, contact);
+
+			if (kind != NULL && k >= 0)
+				has_main[k * s->kinds->nkinds + (kind - s->kinds->kinds)] = true;
+		}
+		SPI_freetuptable(SPI_tuptable);
+	}
+	pfree(ids);
+}
+
+/*
+ * The new identifiers through COPY, the first of a kind on a contact as
+ * "main" unless the contact has one already; the stored ones the input
+ * linked again are refreshed.
+ */
+static void
+write_identifiers(bulk_state *s, cdp_bulk_changes *changes)
+{
+	static const char *const columns[] = {
+		"id", "contact_id", "kind", "value", "raw_value", "slug", "source"
+	};
 	cdp_mr_result *res = &s->result;
 	int32		ncomp = res->ncomponents;
 	int			nkinds = s->kinds->nkinds;
 	bool	   *has_main = MemoryContextAllocHuge(CurrentMemoryContext,
 												  sizeof(bool) * Max(ncomp, 1) * nkinds);
 	bool	   *seen = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(bool) * Max(s->nvalues, 1));
-	int64	   *touched = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64) * Max(s->nvalues, 1));
+	int64	   *touched = s->existing_id == NULL ? NULL :
+		MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64) * Max(s->nvalues, 1));
 	int32		ntouched = 0;
-	int64	   *c_contact = palloc(sizeof(int64) * BULK_BATCH);
-	char	  **c_kind = palloc(sizeof(char *) * BULK_BATCH);
-	char	  **c_value = palloc(sizeof(char *) * BULK_BATCH);
-	char	  **c_raw = palloc(sizeof(char *) * BULK_BATCH);
-	char	  **c_slug = palloc(sizeof(char *) * BULK_BATCH);
-	char	  **c_source = palloc(sizeof(char *) * BULK_BATCH);
-	Datum	   *c_existing = palloc(sizeof(Datum) * BULK_BATCH);
-	int64	   *c_inserted = palloc(sizeof(int64) * BULK_BATCH);
-	int			nbatch = 0;
-	int64		written = 0;
+	Oid			sequence = id_sequence("identifiers_id_seq");
+	cdp_copy	identifiers;
 
 	memset(has_main, 0, sizeof(bool) * Max(ncomp, 1) * nkinds);
+	mark_existing_mains(s, has_main);
 
 	/* a stored value is seen again when a link to it was made */
 	memset(seen, 0, sizeof(bool) * Max(s->nvalues, 1));
@@ -165,60 +233,49 @@ write_identifiers(bulk_state *s)
 		if (res->outcome[e] == CDP_MR_LINKED)
 			seen[s->links[e].value] = true;
 
-	for (int32 v = 0; v <= s->nvalues; v++)
+	cdp_copy_begin(&identifiers, "cdp", "identifiers", columns, lengthof(columns));
+	for (int32 v = 0; v < s->nvalues; v++)
 	{
-		if (v < s->nvalues)
-		{
-			bulk_value *value = &s->values[v];
-			int32		k = res->value_component[v];
-			bool	   *main;
+		bulk_value *value = &s->values[v];
+		int32		k = res->value_component[v];
+		bool	   *main;
+		int64		id;
+		int64		contact;
+		const char *slug;
 
-			if (k < 0 || !seen[v])
-				continue;		/* its links were all refused or made nothing */
-			if (value->existing_id != 0)
-			{
-				if (value->kind->matchable)
-					touched[ntouched++] = value->existing_id;
-				continue;
-			}
-			main = &has_main[k * nkinds + (value->kind - s->kinds->kinds)];
-			c_contact[nbatch] = s->component_contact[k];
-			c_kind[nbatch] = value->kind->kind;
-			c_value[nbatch] = (char *) value->value;
-			c_raw[nbatch] = (char *) value->raw_value;
-			c_slug[nbatch] = *main ? NULL : "main";
-			c_source[nbatch] = (char *) value->source;
-			c_existing[nbatch] = BoolGetDatum(s->component_existing[k]);
-			*main = true;
-			nbatch++;
+		if (k < 0 || !seen[v])
+			continue;			/* its links were all refused or made nothing */
+		if (BULK_EXISTING_ID(s, v) != 0)
+		{
+			if (value->kind->matchable)
+				touched[ntouched++] = BULK_EXISTING_ID(s, v);
+			continue;
 		}
-		if (nbatch > 0 && (nbatch == BULK_BATCH || v == s->nvalues))
-		{
-			Datum		args[7];
+		main = &has_main[k * nkinds + (value->kind - s->kinds->kinds)];
+		slug = *main ? NULL : "main";
+		*main = true;
+		id = nextval_internal(sequence, true);
+		contact = s->component_contact[k];
 
+		cdp_copy_int8(&identifiers, id);
+		cdp_copy_int8(&identifiers, contact);
+		cdp_copy_text(&identifiers, value->kind->kind);
+		cdp_copy_text(&identifiers, value->value);
+		cdp_copy_text(&identifiers, value->raw_value);
+		cdp_copy_text(&identifiers, slug);
+		cdp_copy_text(&identifiers, s->sources[value->source]);
+		cdp_copy_end_row(&identifiers);
+		if (cdp_copy_full(&identifiers))
+		{
 			CHECK_FOR_INTERRUPTS();
-			args[0] = cdp_int8_array(c_contact, nbatch);
-			args[1] = cdp_text_array(c_kind, nbatch);
-			args[2] = cdp_text_array(c_value, nbatch);
-			args[3] = cdp_text_array(c_raw, nbatch);
-			args[4] = cdp_text_array(c_slug, nbatch);
-			args[5] = cdp_text_array(c_source, nbatch);
-			args[6] = PointerGetDatum(construct_array(c_existing, nbatch, BOOLOID, 1, true,
-													  TYPALIGN_CHAR));
-			execute_uncaptured(&insert_identifiers_query, args);
-			for (uint64 r = 0; r < SPI_processed; r++)
-			{
-				bool		isnull;
-
-				c_inserted[r] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &isnull));
-			}
-			cdp_capture_inserted("identifiers", cdp_int8_array(c_inserted, (int) SPI_processed));
-			written += nbatch;
-			nbatch = 0;
+			flush_uncaptured(&identifiers);
 		}
+		cdp_bulk_changes_identifier(changes, id, contact, value->kind->kind, value->value,
+									value->raw_value, slug, s->sources[value->source]);
 	}
+	flush_uncaptured(&identifiers);
 	ereport(s->progress_level,
-			(errmsg("resolve_all: wrote %lld new identifiers", (long long) written)));
+			(errmsg("resolve_all: wrote %lld new identifiers", (long long) cdp_copy_end(&identifiers))));
 
 	for (int32 start = 0; start < ntouched; start += BULK_BATCH)
 	{
@@ -279,10 +336,10 @@ write_conflicts(bulk_state *s)
 			rule[n] = (char *) cdp_mr_rule_name(res->outcome[e]);
 			kind[n] = v->kind->kind;
 			value[n] = (char *) v->value;
-			holder[n] = vk >= 0 ? s->component_contact[vk] : v->owner;
+			holder[n] = vk >= 0 ? s->component_contact[vk] : BULK_OWNER(s, s->links[e].value);
 			other[n] = rk >= 0 ? s->component_contact[rk] : 0;
-			source[n] = (char *) s->link_source[e];
-			reason[n] = (char *) v->invalid;
+			source[n] = (char *) s->sources[s->link_source[e]];
+			reason[n] = (char *) (v->invalid ? cdp_bulk_invalid_reason(s, s->links[e].value) : NULL);
 			n++;
 		}
 		if (n > 0 && (n == BULK_BATCH || e == s->nlinks))
@@ -297,8 +354,12 @@ write_conflicts(bulk_state *s)
 void
 cdp_bulk_write(bulk_state *s)
 {
-	assign_contacts(s);
-	write_identifiers(s);
+	cdp_bulk_changes changes;
+
+	cdp_bulk_changes_begin(&changes);
+	assign_contacts(s, &changes);
+	write_identifiers(s, &changes);
+	cdp_bulk_changes_end(&changes);
 	touch_existing_contacts(s);
 	write_conflicts(s);
 }

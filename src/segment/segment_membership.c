@@ -128,14 +128,11 @@ cdp_segment_pass_trigger(PG_FUNCTION_ARGS)
 	event_queued_in = InvalidSubTransactionId;
 	if (pass_pending)
 	{
-		/* as a SET search_path clause would: no caller's schema comes first */
-		int			nestlevel = NewGUCNestLevel();
+		int			level = cdp_pin_search_path();
 
-		(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
-								 GUC_ACTION_SAVE, true, 0, false);
 		pass_pending = false;
 		cdp_segment_run_pass();
-		AtEOXact_GUC(true, nestlevel);
+		cdp_restore_search_path(level);
 	}
 	return PointerGetDatum(NULL);
 }
