@@ -53,6 +53,20 @@ bad=$(grep -cE '^\s*not ok [0-9]+' "$log/tap.out")
 [ "$tap_status" -ne 0 ] && [ "$bad" -eq 0 ] && bad=1
 count "$ok" "$bad"
 
+# The pgTAP tests roll back, so cdp_tap is filled first by a seeded,
+# single-client run of the soak's operations (the same every time), then
+# test/invariants/invariants.sql and the change-feed checks run on it
+# (make soak runs the same checks after 8 concurrent clients).
+echo "== invariants (test/soak/soak.sh: 3000 seeded transactions on cdp_tap, then test/invariants/invariants.sql)"
+PGDATABASE=cdp_tap CDP_SOAK_IN_CLUSTER=1 SOAK_CLIENTS=1 SOAK_TRANSACTIONS=3000 SOAK_SEED=20261130 \
+	SOAK_POOL=200 SOAK_DUMP=none bash test/soak/soak.sh >"$log/invariants.out" 2>&1
+invariants_status=$?
+cat "$log/invariants.out"
+ok=$(grep -cE '^\s*ok [0-9]+' "$log/invariants.out")
+bad=$(grep -cE '^\s*not ok [0-9]+' "$log/invariants.out")
+[ "$invariants_status" -ne 0 ] && [ "$bad" -eq 0 ] && bad=1
+count "$ok" "$bad"
+
 if compgen -G 'test/t/*.sh' >/dev/null; then
 	echo "== TAP scripts (test/t/*.sh)"
 	prove -v test/t/*.sh >"$log/scripts.out" 2>&1

@@ -201,6 +201,9 @@ BEGIN
             EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE, REFERENCES ON %s TO cdp_admin', r.rel);
         END IF;
     END LOOP;
+    -- a writer's refresh_segment, and the immediate pass at a writer's
+    -- commit, keep a segment's member count and refresh time
+    GRANT UPDATE (member_count, refreshed_at) ON cdp.segments TO cdp_writer;
 
     -- Functions: PostgreSQL grants EXECUTE to PUBLIC; each function of cdp
     -- that reads or writes data is given to its role instead.

@@ -92,20 +92,23 @@ CREATE FUNCTION cdp.resolve(identifiers jsonb, source text DEFAULT NULL, region 
                             on_invalid text DEFAULT 'error')
 RETURNS bigint
 AS 'MODULE_PATHNAME', 'cdp_resolve'
-LANGUAGE C VOLATILE;
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION cdp.resolve(jsonb, text, text, text) IS
     'Resolve a record''s identifiers to one contact: create, attach or merge under the merge rules; returns the contact id, or NULL when every value is invalid or blocked (on_invalid: error or skip)';
 
 CREATE FUNCTION cdp.merge_contacts(target bigint, others bigint[], reason text DEFAULT 'manual')
 RETURNS bigint
 AS 'MODULE_PATHNAME', 'cdp_merge_contacts'
-LANGUAGE C VOLATILE;
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION cdp.merge_contacts(bigint, bigint[], text) IS
     'Merge other contacts into target, which survives; refused by merge blocks and identifier limits';
 
 CREATE FUNCTION cdp.unmerge(merge_id bigint) RETURNS bigint
 AS 'MODULE_PATHNAME', 'cdp_unmerge'
-LANGUAGE C VOLATILE;
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION cdp.unmerge(bigint) IS
     'Undo a merge: restore the absorbed contact with what came from it, mark the merge undone, block the pair';
 
