@@ -2,7 +2,7 @@
 -- the merge rules, merge_contacts, unmerge, forget_contact and bad input.
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS cdp;
-SELECT plan(170);
+SELECT plan(178);
 
 -- Contacts made by this file, by name.
 CREATE TEMP TABLE c (name text PRIMARY KEY, id bigint);
@@ -392,6 +392,72 @@ SELECT results_eq(
     $$VALUES (pg_temp.c('u1'), NULL::bigint, 'u1@example.com'::text), (pg_temp.c('u2'), NULL, 'u2@example.com'),
              (pg_temp.c('u3'), NULL, 'u3@example.com')$$,
     'both unmerges undone in either order: three live contacts, each with its own identifier');
+
+-- unmerge of a merge whose snapshot lists a contact that was unmerged since
+-- and merged into the person again by a later, standing merge (found by the
+-- soak): the later merge owns it, and it stays with the person
+INSERT INTO c VALUES ('rs', cdp.resolve('{"email": "rs@example.com"}'));
+INSERT INTO c VALUES ('rx', cdp.resolve('{"email": "rx@example.com"}'));
+INSERT INTO c VALUES ('rt', cdp.resolve('{"email": "rt@example.com"}'));
+INSERT INTO c VALUES ('rz', cdp.resolve('{"email": "rz@example.com"}'));
+INSERT INTO cdp.events (contact_id, name, properties) VALUES (pg_temp.c('rt'), 'rt_event', '{}');
+SELECT FROM cdp.merge_contacts(pg_temp.c('rt'), ARRAY[pg_temp.c('rz')]);   -- rz -> rt
+SELECT FROM cdp.merge_contacts(pg_temp.c('rx'), ARRAY[pg_temp.c('rt')]);   -- M1: rt -> rx
+SELECT FROM cdp.merge_contacts(pg_temp.c('rs'), ARRAY[pg_temp.c('rx')]);   -- M2: rx -> rs, rt and rz re-pointed
+SELECT FROM cdp.unmerge((SELECT id FROM cdp.merges WHERE absorbed_id = pg_temp.c('rt')));  -- rt live, (rx, rt) blocked
+SELECT FROM cdp.merge_contacts(pg_temp.c('rs'), ARRAY[pg_temp.c('rt')]);   -- M3: rt -> rs
+SELECT FROM cdp.unmerge((SELECT id FROM cdp.merges WHERE absorbed_id = pg_temp.c('rx')));  -- undo M2
+SELECT results_eq(
+    $$SELECT id, merged_into FROM cdp.contacts
+       WHERE id IN (pg_temp.c('rs'), pg_temp.c('rx'), pg_temp.c('rt'), pg_temp.c('rz')) ORDER BY id$$,
+    $$VALUES (pg_temp.c('rs'), NULL::bigint), (pg_temp.c('rx'), NULL), (pg_temp.c('rt'), pg_temp.c('rs')),
+             (pg_temp.c('rz'), pg_temp.c('rs'))$$,
+    'unmerge leaves a contact that a later standing merge absorbed, and its own tombstone, with that merge''s survivor');
+SELECT results_eq(
+    $$SELECT i.value, i.contact_id FROM cdp.identifiers i WHERE i.value LIKE 'r_@example.com'
+      UNION ALL SELECT e.name, e.contact_id FROM cdp.events e WHERE e.name = 'rt_event' ORDER BY 1$$,
+    $$VALUES ('rs@example.com'::text, pg_temp.c('rs')), ('rt@example.com', pg_temp.c('rs')),
+             ('rt_event', pg_temp.c('rs')), ('rx@example.com', pg_temp.c('rx')), ('rz@example.com', pg_temp.c('rs'))$$,
+    'and their identifiers and events stay with the person: only the absorbed contact''s own go back');
+SELECT isnt(cdp.current_contact(pg_temp.c('rt')), cdp.current_contact(pg_temp.c('rx')),
+    'the pair blocked by the first unmerge is not one person');
+SELECT is(cdp.unmerge((SELECT id FROM cdp.merges WHERE absorbed_id = pg_temp.c('rt') AND undone_at IS NULL)),
+    pg_temp.c('rt'), 'the later merge can still be undone');
+SELECT results_eq(
+    $$SELECT k.id, k.merged_into, i.value, (SELECT count(*) FROM cdp.events e WHERE e.contact_id = k.id AND e.name = 'rt_event')
+        FROM cdp.contacts k JOIN cdp.identifiers i ON i.contact_id = k.id
+       WHERE k.id IN (pg_temp.c('rs'), pg_temp.c('rx'), pg_temp.c('rt'), pg_temp.c('rz')) ORDER BY i.value$$,
+    $$VALUES (pg_temp.c('rs'), NULL::bigint, 'rs@example.com'::text, 0::bigint),
+             (pg_temp.c('rt'), NULL, 'rt@example.com', 1), (pg_temp.c('rx'), NULL, 'rx@example.com', 0),
+             (pg_temp.c('rt'), NULL, 'rz@example.com', 1)$$,
+    'and gives its contact back its identifiers, event and tombstone');
+SELECT is(cdp.current_contact(pg_temp.c('rz')), pg_temp.c('rt'), 'the tombstone of rt leads to rt again');
+
+-- the same when the contact unmerged since absorbs the person's live contact
+INSERT INTO c VALUES ('vs', cdp.resolve('{"email": "vs@example.com"}'));
+INSERT INTO c VALUES ('vx', cdp.resolve('{"email": "vx@example.com"}'));
+INSERT INTO c VALUES ('vt', cdp.resolve('{"email": "vt@example.com"}'));
+SELECT FROM cdp.merge_contacts(pg_temp.c('vx'), ARRAY[pg_temp.c('vt')]);   -- M1: vt -> vx
+SELECT FROM cdp.merge_contacts(pg_temp.c('vs'), ARRAY[pg_temp.c('vx')]);   -- M2: vx -> vs
+SELECT FROM cdp.unmerge((SELECT id FROM cdp.merges WHERE absorbed_id = pg_temp.c('vt')));
+SELECT FROM cdp.merge_contacts(pg_temp.c('vt'), ARRAY[pg_temp.c('vs')]);   -- vs -> vt: vt is the live contact
+SELECT FROM cdp.unmerge((SELECT id FROM cdp.merges WHERE absorbed_id = pg_temp.c('vx')));  -- undo M2
+SELECT results_eq(
+    $$SELECT i.value, i.contact_id, k.merged_into FROM cdp.identifiers i JOIN cdp.contacts k ON k.id = i.contact_id
+       WHERE i.value LIKE 'v_@example.com' ORDER BY 1$$,
+    $$VALUES ('vs@example.com'::text, pg_temp.c('vt'), NULL::bigint), ('vt@example.com', pg_temp.c('vt'), NULL),
+             ('vx@example.com', pg_temp.c('vx'), NULL)$$,
+    'unmerge takes nothing from a live contact that came back and absorbed the survivor');
+
+-- invariant 15 of test/invariants: every standing merge's absorbed contact
+-- leads to its survivor's live contact
+SELECT is_empty($$
+    SELECT m.id FROM cdp.merges m
+      JOIN cdp.contacts a ON a.id = m.absorbed_id
+      JOIN cdp.contacts s ON s.id = m.survivor_id
+     WHERE m.undone_at IS NULL
+       AND (a.merged_into IS NULL OR a.merged_into IS DISTINCT FROM coalesce(s.merged_into, s.id))
+$$, 'after these unmerges, every standing merge''s absorbed contact leads to its survivor''s live contact');
 
 --
 -- find_contact, current_contact, update_contact, cleanup_ghosts

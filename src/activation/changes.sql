@@ -71,7 +71,10 @@ COMMENT ON FUNCTION cdp_internal.capture_change() IS
     'The change capture trigger (AFTER INSERT OR UPDATE OR DELETE FOR EACH ROW): writes field-level diffs to cdp.changes; its arguments say what the table''s rows are about (cdp_internal.capture_changes)';
 
 -- The trigger's arguments (changes.c): object type, object id column, how
--- the contact is found, field prefix, label, value, action.
+-- the contact is found, field prefix, label, value, action.  A lookup query
+-- in an argument runs under the writer's search_path (a trigger has no SET
+-- clause): it names its tables and operators with their schema
+-- (OPERATOR(pg_catalog.=)), so that nothing planted in the path is called.
 CREATE FUNCTION cdp_internal.capture_changes(tbl regclass, object_type text, id_column text, contact text,
                                              prefix text, label text, value text, action text)
 RETURNS void
@@ -100,7 +103,7 @@ AS $$
     SELECT cdp_internal.capture_changes(tbl, t.object_type, key_column, t.contact, slug, '', '', 'update')
       FROM (VALUES ('contact_id', 'contact', 'self'),
                    ('organization_id', 'organization', 'none'),
-                   ('document_id', 'document', 'document_id SELECT d.contact_id FROM cdp.documents d WHERE d.id = $1'))
+                   ('document_id', 'document', 'document_id SELECT d.contact_id FROM cdp.documents d WHERE d.id OPERATOR(pg_catalog.=) $1'))
            t(key_column, object_type, contact)
      WHERE t.key_column = capture_data_table.key_column
 $$;
@@ -117,25 +120,25 @@ SELECT cdp_internal.capture_changes(t.tbl, t.object_type, t.id_column, t.contact
     ('cdp.identifiers', 'contact', 'contact_id', 'self', 'identifiers', 'kind', '', 'update'),
     ('cdp.merges', 'contact', 'survivor_id', 'self', 'merged', 'undone_at', 'absorbed_id', 'merge'),
     ('cdp.organization_members', 'contact', 'contact_id', 'self', 'organizations',
-     'organization_id SELECT o.slug FROM cdp.organizations o WHERE o.id = $1', '', 'update'),
+     'organization_id SELECT o.slug FROM cdp.organizations o WHERE o.id OPERATOR(pg_catalog.=) $1', '', 'update'),
     ('cdp.events', 'contact', 'contact_id', 'self', 'events', 'name', '', 'row'),
     ('cdp.contact_tags', 'contact', 'contact_id', 'self', 'tags', '',
-     'tag_id SELECT t.path FROM cdp.tags t WHERE t.id = $1', 'update'),
+     'tag_id SELECT t.path FROM cdp.tags t WHERE t.id OPERATOR(pg_catalog.=) $1', 'update'),
     ('cdp.organization_tags', 'organization', 'organization_id', 'none', 'tags', '',
-     'tag_id SELECT t.path FROM cdp.tags t WHERE t.id = $1', 'update'),
+     'tag_id SELECT t.path FROM cdp.tags t WHERE t.id OPERATOR(pg_catalog.=) $1', 'update'),
     ('cdp.document_tags', 'document', 'document_id',
-     'document_id SELECT d.contact_id FROM cdp.documents d WHERE d.id = $1', 'tags', '',
-     'tag_id SELECT t.path FROM cdp.tags t WHERE t.id = $1', 'update'),
+     'document_id SELECT d.contact_id FROM cdp.documents d WHERE d.id OPERATOR(pg_catalog.=) $1', 'tags', '',
+     'tag_id SELECT t.path FROM cdp.tags t WHERE t.id OPERATOR(pg_catalog.=) $1', 'update'),
     ('cdp.contact_terms', 'contact', 'contact_id', 'self', '',
-     'term_id SELECT t.taxonomy FROM cdp.terms t WHERE t.id = $1',
-     'term_id SELECT t.path FROM cdp.terms t WHERE t.id = $1', 'update'),
+     'term_id SELECT t.taxonomy FROM cdp.terms t WHERE t.id OPERATOR(pg_catalog.=) $1',
+     'term_id SELECT t.path FROM cdp.terms t WHERE t.id OPERATOR(pg_catalog.=) $1', 'update'),
     ('cdp.organization_terms', 'organization', 'organization_id', 'none', '',
-     'term_id SELECT t.taxonomy FROM cdp.terms t WHERE t.id = $1',
-     'term_id SELECT t.path FROM cdp.terms t WHERE t.id = $1', 'update'),
+     'term_id SELECT t.taxonomy FROM cdp.terms t WHERE t.id OPERATOR(pg_catalog.=) $1',
+     'term_id SELECT t.path FROM cdp.terms t WHERE t.id OPERATOR(pg_catalog.=) $1', 'update'),
     ('cdp.document_terms', 'document', 'document_id',
-     'document_id SELECT d.contact_id FROM cdp.documents d WHERE d.id = $1', '',
-     'term_id SELECT t.taxonomy FROM cdp.terms t WHERE t.id = $1',
-     'term_id SELECT t.path FROM cdp.terms t WHERE t.id = $1', 'update'))
+     'document_id SELECT d.contact_id FROM cdp.documents d WHERE d.id OPERATOR(pg_catalog.=) $1', '',
+     'term_id SELECT t.taxonomy FROM cdp.terms t WHERE t.id OPERATOR(pg_catalog.=) $1',
+     'term_id SELECT t.path FROM cdp.terms t WHERE t.id OPERATOR(pg_catalog.=) $1', 'update'))
   t(tbl, object_type, id_column, contact, prefix, label, value, action);
 
 -- On an upgrade, the generated tables that exist already (none on a fresh install).

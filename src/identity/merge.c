@@ -242,19 +242,31 @@ static cdp_query merge_row_query = {
 /*
  * Put back the identifiers that came from the absorbed contact (with their
  * slugs), the survivor's names as they were, and the re-pointed tombstones
- * that still lead to the live contact (one unmerged since stays live).
+ * that are still the absorbed contact's: one unmerged since may have been
+ * merged into the person again by a later merge, which stands and owns it
+ * now.  A tombstone is the absorbed contact's while its chain of standing
+ * merges leads to it.  (The identifier lists are kept true by
+ * prune_snapshots_query, so what of them is still on the live contact came
+ * from the absorbed one.)
  */
 static cdp_query restore_query = {
-	"WITH ids AS ("
+	"WITH RECURSIVE ids AS ("
 	"  UPDATE cdp.identifiers i SET contact_id = $2, slug = s.slug"
 	"    FROM jsonb_to_recordset($4 -> 'identifiers') AS s(id bigint, slug text)"
 	"   WHERE i.id = s.id AND i.contact_id = $3 RETURNING i.id),"
 	" absorbed AS ("
 	"  UPDATE cdp.contacts SET merged_into = NULL, updated_at = now() WHERE id = $2 RETURNING id),"
+	" chain(start, node) AS ("
+	"  SELECT r.id, r.id"
+	"    FROM (SELECT jsonb_array_elements_text($4 -> 'contact' -> 'repointed')::bigint AS id) r"
+	"  UNION"
+	"  SELECT chain.start, m.survivor_id"
+	"    FROM chain JOIN cdp.merges m ON m.absorbed_id = chain.node AND m.undone_at IS NULL"
+	"   WHERE chain.node <> $2),"
 	" tombstones AS ("
-	"  UPDATE cdp.contacts SET merged_into = $2"
-	"   WHERE id IN (SELECT jsonb_array_elements_text($4 -> 'contact' -> 'repointed')::bigint)"
-	"     AND id <> $2 AND merged_into = $3 RETURNING id),"
+	"  UPDATE cdp.contacts t SET merged_into = $2"
+	"   WHERE t.id IN (SELECT chain.start FROM chain WHERE chain.node = $2)"
+	"     AND t.id <> $2 AND t.merged_into = $3 RETURNING t.id),"
 	" survivor AS ("
 	"  UPDATE cdp.contacts s SET"
 	"         given_name = CASE WHEN b.given_name IS NULL AND s.given_name IS NOT DISTINCT FROM a.given_name"
@@ -281,6 +293,48 @@ static cdp_query finish_unmerge_query = {
 	" VALUES (least($2, $3), greatest($2, $3), 'unmerge of merge ' || $1)"
 	" ON CONFLICT (contact_a, contact_b) DO NOTHING",
 	3, {INT8OID, INT8OID, INT8OID}
+};
+
+/*
+ * After an unmerge, the standing merges above its survivor ($1: the merges
+ * that absorbed it, and the one that absorbed that survivor, up to the live
+ * contact $2) list in their snapshots what has just left the person.  Keep
+ * in those lists only what is still the live contact's: otherwise, once
+ * what left is merged into the person again by another merge, undoing one
+ * of them would take it away from that merge, which stands and owns it.
+ */
+static cdp_query prune_snapshots_query = {
+	"WITH RECURSIVE up(node) AS ("
+	"  SELECT $1::bigint"
+	"  UNION"
+	"  SELECT m.survivor_id FROM up JOIN cdp.merges m"
+	"      ON m.absorbed_id = up.node AND m.undone_at IS NULL)"
+	"UPDATE cdp.merges m SET snapshot = m.snapshot"
+	" || jsonb_build_object('identifiers',"
+	"     (SELECT coalesce(jsonb_agg(e.v ORDER BY e.n), '[]')"
+	"        FROM jsonb_array_elements(m.snapshot -> 'identifiers') WITH ORDINALITY e(v, n)"
+	"       WHERE EXISTS (SELECT 1 FROM cdp.identifiers i"
+	"                      WHERE i.id = (e.v ->> 'id')::bigint AND i.contact_id = $2)))"
+	" || CASE WHEN m.snapshot -> 'contact' ? 'repointed' THEN jsonb_build_object('contact',"
+	"     (m.snapshot -> 'contact') || jsonb_build_object('repointed',"
+	"      (SELECT coalesce(jsonb_agg(e.v ORDER BY e.n), '[]')"
+	"         FROM jsonb_array_elements(m.snapshot -> 'contact' -> 'repointed') WITH ORDINALITY e(v, n)"
+	"        WHERE EXISTS (SELECT 1 FROM cdp.contacts c"
+	"                       WHERE c.id = (e.v #>> '{}')::bigint AND c.merged_into = $2))))"
+	"   ELSE '{}' END"
+	" || CASE WHEN m.snapshot -> 'model' ? 'events' AND m.snapshot -> 'model' ? 'documents'"
+	"   THEN jsonb_build_object('model', (m.snapshot -> 'model') || jsonb_build_object("
+	"     'events', (SELECT coalesce(jsonb_agg(e.v ORDER BY e.n), '[]')"
+	"                  FROM jsonb_array_elements(m.snapshot -> 'model' -> 'events') WITH ORDINALITY e(v, n)"
+	"                 WHERE EXISTS (SELECT 1 FROM cdp.events x"
+	"                                WHERE x.id = (e.v #>> '{}')::bigint AND x.contact_id = $2)),"
+	"     'documents', (SELECT coalesce(jsonb_agg(e.v ORDER BY e.n), '[]')"
+	"                     FROM jsonb_array_elements(m.snapshot -> 'model' -> 'documents') WITH ORDINALITY e(v, n)"
+	"                    WHERE EXISTS (SELECT 1 FROM cdp.documents x"
+	"                                   WHERE x.id = (e.v #>> '{}')::bigint AND x.contact_id = $2))))"
+	"   ELSE '{}' END"
+	" WHERE m.absorbed_id IN (SELECT node FROM up) AND m.undone_at IS NULL",
+	2, {INT8OID, INT8OID}
 };
 
 /*
@@ -361,6 +415,10 @@ cdp_unmerge(PG_FUNCTION_ARGS)
 	args[1] = Int64GetDatum(survivor);
 	args[2] = Int64GetDatum(absorbed);
 	cdp_execute(&finish_unmerge_query, args, NULL, false, 0);
+
+	args[0] = Int64GetDatum(survivor);
+	args[1] = Int64GetDatum(live);
+	cdp_execute(&prune_snapshots_query, args, NULL, false, 0);
 
 	cdp_refresh_contact_type(live);
 	cdp_refresh_contact_type(absorbed);
