@@ -294,6 +294,29 @@ check_operator(const SegNode *node, const SegValue *v)
 				 v->is_array ? errhint("Arrays take contains and is null.") : 0));
 }
 
+/*
+ * LIKE raises 22025 for a pattern that ends in its escape character only when
+ * it compares a row: a saved segment would fail at every evaluation, and an
+ * immediate one at every write.  Such a pattern is refused when compiled.
+ * Skipping the escaped byte is safe in UTF-8: continuation bytes are never a
+ * backslash.
+ */
+static void
+check_like_pattern(const SegNode *node, const char *pattern)
+{
+	for (const char *p = pattern; *p; p++)
+	{
+		if (*p != '\\')
+			continue;
+		if (p[1] == '\0')
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_ESCAPE_SEQUENCE),
+					 errmsg("%s pattern must not end with the escape character", op_name(node)),
+					 errdetail("A backslash escapes the character after it; a backslash itself is written \\\\.")));
+		p++;
+	}
+}
+
 static const char *
 literal_kind_name(const SegLiteral *lit)
 {
@@ -524,6 +547,7 @@ append_predicate(SegCompiler *cc, const SegNode *node, const SegValue *v,
 				ereport(ERROR,
 						(errcode(ERRCODE_UNDEFINED_FUNCTION),
 						 errmsg("%s takes a string pattern", op_name(node))));
+			check_like_pattern(node, node->lits[0].text);
 			appendStringInfo(out, "%s::text %s%s %s", x, node->negated ? "NOT " : "",
 							 node->flag ? "ILIKE" : "LIKE", quote_literal_cstr(node->lits[0].text));
 			break;
