@@ -87,3 +87,10 @@ cdp_restore_search_path(int level)
 {
 	AtEOXact_GUC(true, level);
 }
+
+void
+cdp_disable_jit(void)
+{
+	(void) set_config_option("jit", "off", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+}

@@ -32,4 +32,11 @@ extern void cdp_report_invalid(int sqlstate, const char *what,
 extern int	cdp_pin_search_path(void);
 extern void cdp_restore_search_path(int level);
 
+/*
+ * Turns JIT compilation off until the GUC nest level the caller opened (e.g.
+ * with cdp_pin_search_path) ends.  Compiled segment SQL is many small
+ * expressions: compiling them costs seconds, more than running them.
+ */
+extern void cdp_disable_jit(void);
+
 #endif

@@ -707,7 +707,16 @@ DECLARE
     a cdp.attributes;
     coldefs text := '';
     tbl regclass;
+    fixed integer := CASE WHEN owner_type = 'profile' THEN 3 ELSE 1 END;  -- key (, updated_at, source)
 BEGIN
+    -- Refused before any work: a table holds at most 1600 columns.
+    IF jsonb_typeof(attributes) = 'array' AND fixed + jsonb_array_length(attributes) > 1600 THEN
+        RAISE EXCEPTION '% would have % columns, more than the 1600 a table can hold',
+                        cdp_internal.owner_label(owner_type, slug), fixed + jsonb_array_length(attributes)
+            USING ERRCODE = '54011',
+                  DETAIL = format('Each attribute is a column of cdp_data.%s, which has %s columns of its own.',
+                                  table_name, fixed);
+    END IF;
     CREATE TEMP TABLE IF NOT EXISTS cdp_parsed_attributes (LIKE cdp.attributes) ON COMMIT DROP;
     DELETE FROM cdp_parsed_attributes;
     INSERT INTO cdp_parsed_attributes SELECT * FROM cdp_internal.parse_attributes(owner_type, slug, coalesce(attributes, '[]'), 1);
@@ -748,9 +757,20 @@ DECLARE
     existing text[];
     next_pos integer;
     has_rows boolean;
+    ncolumns integer;
 BEGIN
     -- Lock the table first: definitions of one profile change one at a time.
     EXECUTE format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE', data_table);
+    -- Refused before any DDL: a table holds at most 1600 columns, and a
+    -- dropped column keeps its place among them (relnatts counts it).
+    SELECT c.relnatts INTO ncolumns FROM pg_class c WHERE c.oid = data_table;
+    IF jsonb_typeof(add) = 'array' AND ncolumns + jsonb_array_length(add) > 1600 THEN
+        RAISE EXCEPTION '% would have % columns, more than the 1600 a table can hold',
+                        label, ncolumns + jsonb_array_length(add)
+            USING ERRCODE = '54011',
+                  DETAIL = format('%s has %s columns, dropped ones included (PostgreSQL never reuses them), and %s attributes would add one each.',
+                                  data_table, ncolumns, jsonb_array_length(add));
+    END IF;
     FOREACH d IN ARRAY coalesce(drop, '{}') LOOP
         DELETE FROM cdp.attributes t
          WHERE t.owner_type = alter_data_table.owner_type AND t.owner_slug = alter_data_table.slug AND t.slug = d;

@@ -62,6 +62,7 @@ SELECT pg_catalog.pg_extension_config_dump('cdp.segment_changes_id_seq', '');
 CREATE FUNCTION cdp_internal.compile_segment_for(definition cdp.segment, at text, candidates text, self text)
 RETURNS text
 LANGUAGE c STABLE
+SET jit = off
 AS 'MODULE_PATHNAME', 'cdp_segment_compile_for';
 COMMENT ON FUNCTION cdp_internal.compile_segment_for(cdp.segment, text, text, text) IS
     'Compiles a definition for only the contacts of a bigint[] (candidates is its SQL, e.g. $1)';
@@ -213,6 +214,7 @@ CREATE FUNCTION cdp_internal.apply_membership(slug text, candidates bigint[], at
                                               OUT entered bigint, OUT exited bigint, OUT snapshot pg_snapshot)
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
 BEGIN
     EXECUTE cdp_internal.membership_sql(slug, candidates IS NULL)

@@ -6,8 +6,10 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/timestamp.h"
 
 #include "segment/segment_compile.h"
 #include "segment/segment_type.h"
@@ -25,6 +27,17 @@ seg_compiler_init(SegCompiler *cc, const char *at, bool per_contact)
 	cc->per_contact = per_contact;
 	cc->segments = NIL;
 	seg_catalog_reset();
+}
+
+void
+seg_check_time_offset(const char *interval, int sign)
+{
+	Datum		offset = DirectFunctionCall3(interval_in, CStringGetDatum(interval),
+											 ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
+	Datum		now = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
+
+	(void) DirectFunctionCall2(sign > 0 ? timestamptz_pl_interval : timestamptz_mi_interval,
+							   now, offset);
 }
 
 static const char *
@@ -213,9 +226,14 @@ append_event_filter(SegCompiler *cc, const SegNode *node, const SegNode *body,
 	appendStringInfo(out, "%s.name = %s AND %s.occurred_at <= %s", e,
 					 quote_literal_cstr(node->name), e, cc->at);
 	if (node->within_unit != SEG_WITHIN_NONE)
-		appendStringInfo(out, " AND %s.occurred_at > %s - '" INT64_FORMAT " %s'::interval",
-						 e, cc->at, (int64) node->within,
-						 node->within_unit == SEG_WITHIN_DAYS ? "days" : "hours");
+	{
+		char	   *window = psprintf(INT64_FORMAT " %s", (int64) node->within,
+									  node->within_unit == SEG_WITHIN_DAYS ? "days" : "hours");
+
+		seg_check_time_offset(window, -1);
+		appendStringInfo(out, " AND %s.occurred_at > %s - %s::interval",
+						 e, cc->at, quote_literal_cstr(window));
+	}
 	if (body)
 	{
 		appendStringInfoString(out, " AND ");

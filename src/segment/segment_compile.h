@@ -72,6 +72,14 @@ extern void seg_compile_quantified_detail(SegCompiler *cc, const SegNode *quanti
 extern SegNode *seg_enter_segment(SegCompiler *cc, const char *slug);
 extern void seg_leave_segment(SegCompiler *cc);
 
+/*
+ * Raises the error evaluation would raise (22015, 22008) when interval, the
+ * text of an interval, does not convert or moves the current time out of the
+ * timestamp range (sign +1: forward, -1: back).  A saved segment is refused
+ * when it is saved, not at every evaluation after.
+ */
+extern void seg_check_time_offset(const char *interval, int sign);
+
 /* Is node a value condition (COMPARE .. CONTAINS)? */
 extern bool seg_is_value_condition(const SegNode *node);
 

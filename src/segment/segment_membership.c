@@ -130,6 +130,7 @@ cdp_segment_pass_trigger(PG_FUNCTION_ARGS)
 	{
 		int			level = cdp_pin_search_path();
 
+		cdp_disable_jit();
 		pass_pending = false;
 		cdp_segment_run_pass();
 		cdp_restore_search_path(level);

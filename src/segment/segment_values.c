@@ -450,6 +450,7 @@ append_interval(SegCompiler *cc, const SegLiteral *lit, StringInfo out)
 
 		check_converts(&v, "interval", lit->interval);
 	}
+	seg_check_time_offset(lit->interval, lit->now_sign);
 	appendStringInfo(out, "(%s %c %s::interval)", cc->at, lit->now_sign > 0 ? '+' : '-',
 					 quote_literal_cstr(lit->interval));
 }

@@ -299,10 +299,15 @@ COMMENT ON FUNCTION cdp_internal.segment_definition(text) IS 'A saved segment''s
 
 -- The compiler (segment_eval.c, segment_explain.c).  at is the SQL of the
 -- evaluation time; self is the slug a definition is saved under, or ''.
+-- The compiler's catalog lookups and whatever runs compiled SQL do so with
+-- jit = off: a definition is many small statements and expressions, and JIT
+-- compiling a few hundred of them takes seconds (an immediate segment would
+-- charge that to every write; segment_membership.c turns it off there).
 CREATE FUNCTION cdp_internal.compile_segment(definition cdp.segment, at text,
                                              per_contact boolean DEFAULT false, self text DEFAULT '')
 RETURNS text
 LANGUAGE c STABLE
+SET jit = off
 AS 'MODULE_PATHNAME', 'cdp_segment_compile';
 COMMENT ON FUNCTION cdp_internal.compile_segment(cdp.segment, text, boolean, text) IS
     'Checks a definition against the catalog and compiles it to SQL; per_contact adds c.id = $2';
@@ -310,6 +315,7 @@ COMMENT ON FUNCTION cdp_internal.compile_segment(cdp.segment, text, boolean, tex
 CREATE FUNCTION cdp_internal.explain_segment(definition cdp.segment, contact bigint, at timestamptz, self text)
 RETURNS TABLE(node integer, depth integer, condition text, result boolean, detail text)
 LANGUAGE c STABLE
+SET jit = off
 AS 'MODULE_PATHNAME', 'cdp_explain_segment';
 COMMENT ON FUNCTION cdp_internal.explain_segment(cdp.segment, bigint, timestamptz, text) IS
     'The node-by-node evaluation behind cdp.explain_segment';
@@ -349,6 +355,7 @@ CREATE FUNCTION cdp.members(segment cdp.segment, at timestamptz DEFAULT now())
 RETURNS SETOF bigint
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
 BEGIN
     RETURN QUERY EXECUTE cdp_internal.compile_segment(segment, '$1') USING cdp_internal.evaluation_time(at);
@@ -360,6 +367,7 @@ CREATE FUNCTION cdp.members(segment text, at timestamptz DEFAULT now())
 RETURNS SETOF bigint
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
 BEGIN
     RETURN QUERY EXECUTE cdp_internal.compile_segment(cdp_internal.segment_definition(segment), '$1', false, segment)
@@ -371,6 +379,7 @@ COMMENT ON FUNCTION cdp.members(text, timestamptz) IS 'The live contacts that sa
 CREATE FUNCTION cdp_internal.count_compiled(sql text, at timestamptz) RETURNS bigint
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
 DECLARE
     n bigint;
@@ -399,6 +408,7 @@ COMMENT ON FUNCTION cdp.count(text, timestamptz) IS 'How many live contacts sati
 CREATE FUNCTION cdp_internal.estimate_compiled(sql text, at timestamptz) RETURNS bigint
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
 DECLARE
     plan json;
@@ -427,6 +437,7 @@ COMMENT ON FUNCTION cdp.estimate(text, timestamptz) IS
 CREATE FUNCTION cdp_internal.in_compiled(sql text, contact bigint, at timestamptz) RETURNS boolean
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
 DECLARE
     member boolean;
