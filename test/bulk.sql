@@ -4,7 +4,7 @@
 BEGIN;
 SET LOCAL client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS cdp;
-SELECT plan(64);
+SELECT plan(67);
 
 -- Start from an empty identity graph (rolled back at the end).
 CREATE FUNCTION pg_temp.reset() RETURNS void LANGUAGE sql
@@ -213,6 +213,36 @@ SELECT results_eq(
     $$SELECT id, merged_into IS NULL FROM cdp.contacts ORDER BY id$$,
     $$VALUES (pg_temp.c('mba'), true), (pg_temp.c('mbb'), true), (pg_temp.c('mbc'), false)$$,
     'merge block: a blocked pair is never merged, even through a chain of new records');
+-- a block holds through a third contact: bt absorbed ba, which is blocked
+-- against bs; a block within one person (bp and bq) stops nothing
+SELECT FROM pg_temp.reset();
+TRUNCATE c;
+INSERT INTO c SELECT n, cdp.resolve(jsonb_build_object('email', n || '@example.com'))
+  FROM unnest(ARRAY['ba', 'bs', 'bt', 'bw', 'bp', 'bq', 'bz']) n;
+SELECT FROM cdp.merge_contacts(pg_temp.c('ba'), ARRAY[pg_temp.c('bs')]);
+SELECT FROM cdp.unmerge((SELECT id FROM cdp.merges WHERE absorbed_id = pg_temp.c('bs')));
+SELECT FROM cdp.merge_contacts(pg_temp.c('bt'), ARRAY[pg_temp.c('ba')]);
+SELECT FROM cdp.merge_contacts(pg_temp.c('bp'), ARRAY[pg_temp.c('bq')]);
+INSERT INTO cdp.merge_blocks (contact_a, contact_b, reason)
+VALUES (least(pg_temp.c('bp'), pg_temp.c('bq')), greatest(pg_temp.c('bp'), pg_temp.c('bq')), 'too late');
+DELETE FROM cdp.identity_conflicts;
+SELECT FROM pg_temp.bulk($$SELECT * FROM (VALUES
+    ('t1', 'email', 'bt@example.com', 'crm'), ('t1', 'email', 'bs@example.com', 'crm'),
+    ('t2', 'email', 'bt@example.com', 'crm'), ('t2', 'email', 'bw@example.com', 'crm'),
+    ('t3', 'email', 'bq@example.com', 'crm'), ('t3', 'email', 'bz@example.com', 'crm'))
+    v(record_id, kind, value, source)$$);
+SELECT results_eq(
+    $$SELECT rule, kind, value, contact_id, other_contact_id, source FROM cdp.identity_conflicts$$,
+    $$VALUES ('merge_block'::text, 'email'::text, 'bs@example.com'::text, pg_temp.c('bs'), pg_temp.c('bt'), 'crm'::text)$$,
+    'third contact: resolve_all refuses the link to the other end of a block the contact holds (merge_block)');
+SELECT results_eq(
+    $$SELECT n, cdp.current_contact(pg_temp.c(n)) FROM unnest(ARRAY['bs', 'bt', 'bw', 'bz']) n ORDER BY n$$,
+    $$VALUES ('bs'::text, pg_temp.c('bs')), ('bt', pg_temp.c('bt')), ('bw', pg_temp.c('bt')), ('bz', pg_temp.c('bp'))$$,
+    'third contact: bs stays apart, while unrelated contacts and one holding a block within itself are merged');
+SELECT results_eq(
+    $$SELECT record_id, contact_id FROM r ORDER BY record_id$$,
+    $$VALUES ('t1'::text, pg_temp.c('bt')), ('t2', pg_temp.c('bt')), ('t3', pg_temp.c('bp'))$$,
+    'third contact: each record resolves to its person');
 
 --
 -- Result independence (no limits, blocks or merge blocks): about 3,000

@@ -2,7 +2,7 @@
 -- the merge rules, merge_contacts, unmerge, forget_contact and bad input.
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS cdp;
-SELECT plan(178);
+SELECT plan(195);
 
 -- Contacts made by this file, by name.
 CREATE TEMP TABLE c (name text PRIMARY KEY, id bigint);
@@ -405,6 +405,9 @@ SELECT FROM cdp.merge_contacts(pg_temp.c('rt'), ARRAY[pg_temp.c('rz')]);   -- rz
 SELECT FROM cdp.merge_contacts(pg_temp.c('rx'), ARRAY[pg_temp.c('rt')]);   -- M1: rt -> rx
 SELECT FROM cdp.merge_contacts(pg_temp.c('rs'), ARRAY[pg_temp.c('rx')]);   -- M2: rx -> rs, rt and rz re-pointed
 SELECT FROM cdp.unmerge((SELECT id FROM cdp.merges WHERE absorbed_id = pg_temp.c('rt')));  -- rt live, (rx, rt) blocked
+-- rs holds rx, blocked against rt: an administrator lifts the block first
+DELETE FROM cdp.merge_blocks WHERE contact_a = least(pg_temp.c('rx'), pg_temp.c('rt'))
+                               AND contact_b = greatest(pg_temp.c('rx'), pg_temp.c('rt'));
 SELECT FROM cdp.merge_contacts(pg_temp.c('rs'), ARRAY[pg_temp.c('rt')]);   -- M3: rt -> rs
 SELECT FROM cdp.unmerge((SELECT id FROM cdp.merges WHERE absorbed_id = pg_temp.c('rx')));  -- undo M2
 SELECT results_eq(
@@ -440,6 +443,8 @@ INSERT INTO c VALUES ('vt', cdp.resolve('{"email": "vt@example.com"}'));
 SELECT FROM cdp.merge_contacts(pg_temp.c('vx'), ARRAY[pg_temp.c('vt')]);   -- M1: vt -> vx
 SELECT FROM cdp.merge_contacts(pg_temp.c('vs'), ARRAY[pg_temp.c('vx')]);   -- M2: vx -> vs
 SELECT FROM cdp.unmerge((SELECT id FROM cdp.merges WHERE absorbed_id = pg_temp.c('vt')));
+DELETE FROM cdp.merge_blocks WHERE contact_a = least(pg_temp.c('vx'), pg_temp.c('vt'))
+                               AND contact_b = greatest(pg_temp.c('vx'), pg_temp.c('vt'));  -- vs holds vx
 SELECT FROM cdp.merge_contacts(pg_temp.c('vt'), ARRAY[pg_temp.c('vs')]);   -- vs -> vt: vt is the live contact
 SELECT FROM cdp.unmerge((SELECT id FROM cdp.merges WHERE absorbed_id = pg_temp.c('vx')));  -- undo M2
 SELECT results_eq(
@@ -458,6 +463,74 @@ SELECT is_empty($$
      WHERE m.undone_at IS NULL
        AND (a.merged_into IS NULL OR a.merged_into IS DISTINCT FROM coalesce(s.merged_into, s.id))
 $$, 'after these unmerges, every standing merge''s absorbed contact leads to its survivor''s live contact');
+
+-- merge blocks hold through a third contact: a block keeps apart the two
+-- people its ends are now, whatever was merged into either since
+INSERT INTO c VALUES ('ba', cdp.resolve('{"email": "ba@example.com"}'));
+INSERT INTO c VALUES ('bs', cdp.resolve('{"email": "bs@example.com"}'));
+INSERT INTO c VALUES ('bt', cdp.resolve('{"email": "bt@example.com"}'));
+INSERT INTO c VALUES ('bu', cdp.resolve('{"email": "bu@example.com"}'));
+INSERT INTO c VALUES ('bw', cdp.resolve('{"email": "bw@example.com"}'));
+INSERT INTO c VALUES ('by', cdp.resolve('{"email": "by@example.com"}'));
+SELECT FROM cdp.merge_contacts(pg_temp.c('ba'), ARRAY[pg_temp.c('bs')]);
+SELECT FROM cdp.unmerge((SELECT id FROM cdp.merges WHERE absorbed_id = pg_temp.c('bs')));  -- (ba, bs) blocked
+SELECT is(cdp.merge_contacts(pg_temp.c('ba'), ARRAY[pg_temp.c('by')]), pg_temp.c('ba'),
+    'third contact: the survivor of an undone merge can still absorb another contact');
+SELECT is(cdp.merge_contacts(pg_temp.c('bt'), ARRAY[pg_temp.c('ba')]), pg_temp.c('bt'),
+    'third contact: and be absorbed by one');
+SELECT results_eq(
+    $$SELECT contact_a, contact_b FROM cdp.merge_blocks
+       WHERE pg_temp.c('ba') IN (contact_a, contact_b) OR pg_temp.c('bs') IN (contact_a, contact_b)$$,
+    $$VALUES (least(pg_temp.c('ba'), pg_temp.c('bs')), greatest(pg_temp.c('ba'), pg_temp.c('bs')))$$,
+    'third contact: those merges leave the block as unmerge wrote it');
+SELECT throws_ok(format('SELECT cdp.merge_contacts(%s, ARRAY[%s])', pg_temp.c('bt'), pg_temp.c('bs')),
+    '55000', format('contacts %s and %s must not be merged', pg_temp.c('bt'), pg_temp.c('bs')),
+    'third contact: merge_contacts refuses to merge into the contact holding one end of a block the other end');
+SELECT throws_ok(format('SELECT cdp.merge_contacts(%s, ARRAY[%s])', pg_temp.c('bs'), pg_temp.c('ba')),
+    '55000', format('contacts %s and %s must not be merged', pg_temp.c('bs'), pg_temp.c('bt')),
+    'third contact: and the other way round, named by the tombstone of the blocked end');
+SELECT is(cdp.merge_contacts(pg_temp.c('bu'), ARRAY[pg_temp.c('bs')]), pg_temp.c('bu'),
+    'third contact: the other end can be absorbed by a contact of its own');
+SELECT throws_ok(format('SELECT cdp.merge_contacts(%s, ARRAY[%s])', pg_temp.c('bu'), pg_temp.c('bt')),
+    '55000', format('contacts %s and %s must not be merged', pg_temp.c('bu'), pg_temp.c('bt')),
+    'third contact: two contacts each holding one end of a block as a tombstone are not merged');
+SELECT throws_ok(format('SELECT cdp.merge_contacts(%s, ARRAY[%s, %s])', pg_temp.c('bw'), pg_temp.c('bt'), pg_temp.c('bu')),
+    '55000', format('contacts %s and %s must not be merged', pg_temp.c('bw'), pg_temp.c('bu')),
+    'third contact: nor through a target that absorbs both in one call');
+SELECT results_eq(
+    $$SELECT id, cdp.current_contact(id) FROM cdp.contacts
+       WHERE id IN (pg_temp.c('ba'), pg_temp.c('bs'), pg_temp.c('bt'), pg_temp.c('bu'), pg_temp.c('bw')) ORDER BY id$$,
+    $$VALUES (pg_temp.c('ba'), pg_temp.c('bt')), (pg_temp.c('bs'), pg_temp.c('bu')), (pg_temp.c('bt'), pg_temp.c('bt')),
+             (pg_temp.c('bu'), pg_temp.c('bu')), (pg_temp.c('bw'), pg_temp.c('bw'))$$,
+    'third contact: the refused calls changed nothing (the whole call is refused)');
+SELECT is(cdp.resolve('[{"kind": "email", "value": "bt@example.com"}, {"kind": "email", "value": "bs@example.com"}]', 'crm'),
+    pg_temp.c('bt'), 'third contact: a record linking the two people resolves to the earlier-created one');
+SELECT results_eq(
+    $$SELECT rule, kind, value, contact_id, other_contact_id, source FROM cdp.identity_conflicts
+       WHERE value = 'bs@example.com'$$,
+    $$VALUES ('merge_block'::text, 'email'::text, 'bs@example.com'::text, pg_temp.c('bu'), pg_temp.c('bt'), 'crm'::text)$$,
+    'third contact: resolve refuses the link and records a merge_block conflict');
+SELECT results_eq(
+    $$SELECT id, merged_into FROM cdp.contacts WHERE id IN (pg_temp.c('bt'), pg_temp.c('bu')) ORDER BY id$$,
+    $$VALUES (pg_temp.c('bt'), NULL::bigint), (pg_temp.c('bu'), NULL)$$,
+    'third contact: both people stay live after the resolve');
+SELECT is(cdp.resolve('[{"kind": "email", "value": "bw@example.com"}, {"kind": "email", "value": "by@example.com"}]'),
+    pg_temp.c('bt'), 'third contact: resolve still merges a person holding a block with an unrelated one');
+SELECT is(cdp.current_contact(pg_temp.c('bw')), pg_temp.c('bt'), 'third contact: which becomes a tombstone');
+-- a block whose ends are one person already (here written by hand) cannot
+-- part them; it does not stop that person from merging with others
+INSERT INTO c VALUES ('bp', cdp.resolve('{"email": "bp@example.com"}'));
+INSERT INTO c VALUES ('bq', cdp.resolve('{"email": "bq@example.com"}'));
+INSERT INTO c VALUES ('br', cdp.resolve('{"email": "br@example.com"}'));
+INSERT INTO c VALUES ('bz', cdp.resolve('{"email": "bz@example.com"}'));
+SELECT FROM cdp.merge_contacts(pg_temp.c('bp'), ARRAY[pg_temp.c('bq')]);
+INSERT INTO cdp.merge_blocks (contact_a, contact_b, reason)
+VALUES (least(pg_temp.c('bp'), pg_temp.c('bq')), greatest(pg_temp.c('bp'), pg_temp.c('bq')), 'too late');
+SELECT is(cdp.merge_contacts(pg_temp.c('bp'), ARRAY[pg_temp.c('br')]), pg_temp.c('bp'),
+    'a block within one person: merge_contacts still merges that person with another');
+SELECT is(cdp.resolve('[{"kind": "email", "value": "bq@example.com"}, {"kind": "email", "value": "bz@example.com"}]'),
+    pg_temp.c('bp'), 'a block within one person: so does resolve');
+SELECT is(cdp.current_contact(pg_temp.c('bz')), pg_temp.c('bp'), 'a block within one person: the other is absorbed');
 
 --
 -- find_contact, current_contact, update_contact, cleanup_ghosts

@@ -55,8 +55,18 @@ static cdp_query type_query = {
 	"SELECT cdp_internal.refresh_contact_type($1)", 1, {INT8OID}
 };
 
+/*
+ * A merge block between the people of the live contacts $1 and $2: one end
+ * is $1 or merged into it, the other $2 or merged into it (tombstones lead
+ * straight to their live contact).
+ */
 static cdp_query blocked_query = {
-	"SELECT 1 FROM cdp.merge_blocks WHERE contact_a = least($1, $2) AND contact_b = greatest($1, $2)",
+	"SELECT 1 FROM cdp.merge_blocks m"
+	"  JOIN cdp.contacts a ON a.id = m.contact_a"
+	"  JOIN cdp.contacts b ON b.id = m.contact_b"
+	" WHERE (a.id IN ($1, $2) OR a.merged_into IN ($1, $2))"
+	"   AND (b.id IN ($1, $2) OR b.merged_into IN ($1, $2))"
+	"   AND coalesce(a.merged_into, a.id) <> coalesce(b.merged_into, b.id)",
 	2, {INT8OID, INT8OID}
 };
 
@@ -207,9 +217,13 @@ cdp_refresh_contact_type(int64 id)
 }
 
 /*
- * Whether the pair is in cdp.merge_blocks.  Read with a new snapshot (not
- * read-only, which would reuse the caller's): a block that an unmerge we
- * waited for has just committed must be seen.
+ * Whether merging the live contacts a and b would put a pair of
+ * cdp.merge_blocks in one person: the pair itself, or anything merged into
+ * one against anything merged into the other.  The caller holds both
+ * locks, so neither person can gain or lose a contact meanwhile.  Read with
+ * a new snapshot (not read-only, which would reuse the caller's): a block
+ * that an unmerge we waited for has just committed must be seen, and so
+ * must the contacts a merge we waited for has just moved.
  */
 bool
 cdp_merge_blocked(int64 a, int64 b)

@@ -10,9 +10,25 @@
 #include "catalog/pg_type.h"
 #include "utils/builtins.h"
 
+/*
+ * The merge blocks between the people of the live contacts $1, as pairs of
+ * those live contacts: a block stands for the two people its ends are now,
+ * so it also keeps apart what was merged into either end.  A contact is
+ * one of a person when it is the live contact or one of its tombstones,
+ * which lead straight to it (merged_into is never a chain).  Blocks whose
+ * ends are one person already are left out: see cdp_read_merge_blocks.
+ * Written so that a few contacts (resolve) are looked up through the
+ * indexes on contacts and the blocks' primary key, and many (resolve_all)
+ * by scanning the blocks.
+ */
 static cdp_query blocks_query = {
-	"SELECT contact_a, contact_b FROM cdp.merge_blocks"
-	" WHERE contact_a = ANY($1) AND contact_b = ANY($1)",
+	"SELECT coalesce(a.merged_into, a.id), coalesce(b.merged_into, b.id)"
+	"  FROM cdp.merge_blocks m"
+	"  JOIN cdp.contacts a ON a.id = m.contact_a"
+	"  JOIN cdp.contacts b ON b.id = m.contact_b"
+	" WHERE (a.id = ANY($1) OR a.merged_into = ANY($1))"
+	"   AND (b.id = ANY($1) OR b.merged_into = ANY($1))"
+	"   AND coalesce(a.merged_into, a.id) <> coalesce(b.merged_into, b.id)",
 	1, {INT8ARRAYOID}
 };
 
@@ -23,8 +39,18 @@ static cdp_query kind_counts_query = {
 };
 
 /*
- * The merge-block pairs among the n contacts ids, as pairs of the indexes
- * index_of gives their ids; returns how many pairs *pairs holds.
+ * The merge-block pairs among the n live contacts ids, as pairs of the
+ * indexes index_of gives their ids; returns how many pairs *pairs holds.
+ * Two contacts are blocked when a block joins anything merged into one
+ * (or itself) to anything merged into the other, so a blocked pair cannot
+ * become one person through a third contact that absorbs each in turn.
+ *
+ * A block both of whose ends are already one person (merged before blocks
+ * held through third contacts, or a row inserted by hand for a pair already
+ * merged) is left out: no refusal can part them now, refusing every later
+ * merge of that person would only freeze it, and the merge-rule core has no
+ * use for a contact blocked against itself.  The invariants suite reports
+ * such blocks; unmerge is the way to part the pair.
  */
 int
 cdp_read_merge_blocks(const int64 *ids, int n, cdp_contact_index_fn index_of, void *arg,
@@ -34,17 +60,23 @@ cdp_read_merge_blocks(const int64 *ids, int n, cdp_contact_index_fn index_of, vo
 	int			npairs;
 
 	cdp_execute(&blocks_query, args, NULL, false, 0);
-	npairs = (int) SPI_processed;
-	*pairs = palloc(sizeof(int32) * 2 * Max(npairs, 1));
-	for (int p = 0; p < npairs; p++)
-		for (int side = 0; side < 2; side++)
-		{
-			bool		isnull;
+	*pairs = palloc(sizeof(int32) * 2 * Max(SPI_processed, 1));
+	npairs = 0;
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		bool		isnull;
+		int32		a = index_of(arg, DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[r],
+																 SPI_tuptable->tupdesc, 1, &isnull)));
+		int32		b = index_of(arg, DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[r],
+																 SPI_tuptable->tupdesc, 2, &isnull)));
 
-			(*pairs)[2 * p + side] =
-				index_of(arg, DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[p], SPI_tuptable->tupdesc,
-														  side + 1, &isnull)));
-		}
+		/* both are among ids unless one of ids was not live after all */
+		if (a < 0 || b < 0)
+			continue;
+		(*pairs)[2 * npairs] = a;
+		(*pairs)[2 * npairs + 1] = b;
+		npairs++;
+	}
 	SPI_freetuptable(SPI_tuptable);
 	return npairs;
 }

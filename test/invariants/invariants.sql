@@ -142,16 +142,27 @@ SELECT is_empty($$
                           AND b.contact_b = greatest(m.survivor_id, m.absorbed_id))
 $$, 'every undone merge left its pair in cdp.merge_blocks');
 
--- A blocked pair is never merged with each other.  (Each may still join a
--- third contact, which the rules check against its live pair only: soak.sh
--- reports how many blocked pairs ended in one person that way.)
+-- A blocked pair is never one person: neither merged with each other nor
+-- both into a third contact.  Each end is followed to its live contact here
+-- (not trusting that tombstones lead straight to it, checked above).
 SELECT is_empty($$
-    SELECT m.id, b.contact_a, b.contact_b
-      FROM cdp.merges m
-      JOIN cdp.merge_blocks b ON b.contact_a = least(m.survivor_id, m.absorbed_id)
-                             AND b.contact_b = greatest(m.survivor_id, m.absorbed_id)
-     WHERE m.undone_at IS NULL
-$$, 'no standing merge joins a merge-blocked pair');
+    WITH RECURSIVE ends(id) AS (
+        SELECT contact_a FROM cdp.merge_blocks UNION SELECT contact_b FROM cdp.merge_blocks
+    ), up(id, cur, depth) AS (
+        SELECT e.id, e.id, 0 FROM ends e
+        UNION ALL
+        SELECT u.id, c.merged_into, u.depth + 1 FROM up u JOIN cdp.contacts c ON c.id = u.cur
+         WHERE c.merged_into IS NOT NULL AND u.depth < 1000
+    ), live AS (
+        SELECT u.id, u.cur AS person FROM up u JOIN cdp.contacts c ON c.id = u.cur
+         WHERE c.merged_into IS NULL
+    )
+    SELECT b.contact_a, b.contact_b, a.person
+      FROM cdp.merge_blocks b
+      JOIN live a ON a.id = b.contact_a
+      JOIN live z ON z.id = b.contact_b
+     WHERE a.person = z.person
+$$, 'no merge-blocked pair is one person, directly or through a third contact');
 
 -- ---------------------------------------------------------------- segments
 

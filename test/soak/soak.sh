@@ -125,9 +125,11 @@ q -c "SELECT format('  %s live contacts, %s tombstones, %s identifiers, %s merge
         FROM cdp.contacts"
 q -c "SELECT format('  %s changes written during the soak (%s in all), %s handed to the consumer',
                     count(*) - $changes_before, count(*), (SELECT count(*) FROM soak.consumed)) FROM cdp.changes"
-q -c "SELECT format('  %s merge-blocked pairs, %s of them one person through third contacts (see invariants.sql)',
-                    count(*), count(*) FILTER (WHERE coalesce(a.merged_into, a.id) = coalesce(c.merged_into, c.id)))
-        FROM cdp.merge_blocks b JOIN cdp.contacts a ON a.id = b.contact_a JOIN cdp.contacts c ON c.id = b.contact_b"
+# a merge-blocked pair must never end in one person, through third contacts either
+read -r blocks joined < <(q -F ' ' -c "SELECT count(*), count(*) FILTER (WHERE coalesce(a.merged_into, a.id) = coalesce(c.merged_into, c.id))
+        FROM cdp.merge_blocks b JOIN cdp.contacts a ON a.id = b.contact_a JOIN cdp.contacts c ON c.id = b.contact_b")
+echo "  ${blocks:-?} merge-blocked pairs, ${joined:-?} of them one person (must be 0, see invariants.sql)"
+[ "${joined:-x}" = 0 ] || fail "${joined:-?} merge-blocked pairs ended in one person"
 q -c "SELECT format('  segment %s (%s): %s members', slug, refresh, member_count) FROM cdp.segments ORDER BY slug"
 echo "  invariant and change-feed checks: $tap_ok passed, $tap_bad failed"
 
