@@ -2,7 +2,7 @@
 -- a role with none of them, and calls as each role (denials: 42501); test/roles.sql has the roles themselves.
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS cdp;
-SELECT plan(72);
+SELECT plan(73);
 SET LOCAL client_min_messages = warning;
 
 -- The classes, stated here and not read from cdp_internal.function_roles:
@@ -140,8 +140,8 @@ SELECT throws_ok($$SELECT pg_temp.as_role('cdp_reader', 'SELECT * FROM cdp.consu
                  '42501', 'permission denied for function consume', 'a reader cannot consume (it moves a cursor)');
 SELECT throws_ok($$SELECT pg_temp.as_role('cdp_reader', 'SELECT cdp.create_segment(''x'', ''has email'')')$$,
                  '42501', 'permission denied for function create_segment', 'a reader cannot create a segment');
--- No function is SECURITY DEFINER, so an internal function runs with the
--- caller's table privileges.
+-- No function but one trigger function (below) is SECURITY DEFINER, so an
+-- internal function runs with the caller's table privileges.
 SELECT throws_ok($$SELECT pg_temp.as_role('cdp_reader', 'SELECT cdp_internal.store_membership_changes(''{p_gold}'', ''{1}'', ''{true}'', now())')$$,
                  '42501', 'permission denied for table segment_members', 'an internal writing function is bound by the reader''s table privileges');
 
@@ -220,9 +220,17 @@ SELECT is((SELECT string_agg(c.oid::regclass::text, ', ') FROM pg_class c, aclex
             WHERE c.relnamespace IN ('cdp'::regnamespace, 'cdp_data'::regnamespace, 'cdp_views'::regnamespace, 'cdp_internal'::regnamespace)
               AND a.grantee = 0), NULL,
           'no table, view or sequence of cdp grants anything to PUBLIC');
+-- The one exception: after a restore from another cluster, the first
+-- change written (usually by cdp_writer, for whom the change log is
+-- append-only) must first renumber the restored transaction ids of
+-- cdp.changes (changes.sql).  It is a trigger function without arguments,
+-- which nobody can call directly.
 SELECT is((SELECT string_agg(p.oid::regprocedure::text, ', ') FROM pg_proc p
-            WHERE p.pronamespace IN ('cdp'::regnamespace, 'cdp_internal'::regnamespace) AND p.prosecdef), NULL,
-          'no function is SECURITY DEFINER: every call runs with its caller''s privileges');
+            WHERE p.pronamespace IN ('cdp'::regnamespace, 'cdp_internal'::regnamespace) AND p.prosecdef),
+          'cdp_internal.check_txid_origin()',
+          'no function but the restore check of the change feed is SECURITY DEFINER: every call runs with its caller''s privileges');
+SELECT throws_ok($$SELECT pg_temp.as_role('cdp_writer', 'SELECT cdp_internal.check_txid_origin()')$$,
+                 '0A000', 'trigger functions can only be called as triggers', 'and nobody can call it directly');
 
 SELECT * FROM finish();
 ROLLBACK;

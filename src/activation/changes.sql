@@ -260,3 +260,140 @@ END
 $$;
 COMMENT ON FUNCTION cdp_internal.forget_changes(bigint[], bigint) IS
     'Replaces the values in the changes of a forgotten person (and their documents) with null and records the forget';
+
+-- The change feed after a restore into another cluster.  cdp.changes.txid,
+-- cdp.segment_changes.txid and the consumers' snapshots are transaction ids
+-- of the cluster that wrote them.  In a cluster whose counter is behind (a
+-- new server, another major version), new changes would get lower ids than
+-- the restored cursors: consume would hand out nothing new, and a new
+-- consumer none of the restored changes, until the counter caught up.  So
+-- the first write of a change or consume in a database restored from another
+-- cluster (pg_control_system's system_identifier differs from the recorded
+-- one) renumbers the restored ids below every id this cluster hands out,
+-- keeping the order of each against every xid the consumers' snapshots name:
+-- each consumer has exactly what it had not consumed, and new changes come
+-- after.  A restore into the same cluster shares the counter, and one into a
+-- cluster that is ahead (pg_upgrade) needs no renumbering: the new cluster
+-- is only recorded.
+
+CREATE TABLE cdp_internal.txid_origin (
+    singleton          boolean PRIMARY KEY DEFAULT true CONSTRAINT txid_origin_singleton CHECK (singleton),
+    system_identifier  bigint NOT NULL
+);
+COMMENT ON TABLE cdp_internal.txid_origin IS
+    'The cluster whose transaction ids cdp.changes, cdp.segment_changes and the consumers'' snapshots hold; one row, written at the first change or consume';
+COMMENT ON COLUMN cdp_internal.txid_origin.singleton IS 'Always true: the table holds at most one row';
+COMMENT ON COLUMN cdp_internal.txid_origin.system_identifier IS 'pg_control_system().system_identifier of that cluster';
+SELECT pg_catalog.pg_extension_config_dump('cdp_internal.txid_origin', '');
+
+-- A restored id t becomes its slot among the consumers' snapshot bounds
+-- (sorted, distinct): 3 below the first, 4 the first, 5 between the first and
+-- the second, ...  t < b, t = b and t > b keep their truth for every bound b,
+-- so pg_visible_in_snapshot gives the same answer for every snapshot of them.
+CREATE FUNCTION cdp_internal.rebased_txid(t xid8, bounds xid8[]) RETURNS xid8
+LANGUAGE sql IMMUTABLE STRICT
+SET search_path = pg_catalog, pg_temp
+AS $$
+    -- width_bucket: how many bounds are <= t (a binary search)
+    SELECT (3 + 2 * w - coalesce(bounds[w] = t, false)::integer)::text::xid8
+      FROM (SELECT width_bucket(t, bounds)) s(w)
+$$;
+COMMENT ON FUNCTION cdp_internal.rebased_txid(xid8, xid8[]) IS
+    'A restored transaction id renumbered to its place among the sorted consumers'' snapshot bounds (3, 4, 5, ...)';
+
+CREATE FUNCTION cdp_internal.rebased_snapshot(s pg_snapshot, bounds xid8[]) RETURNS pg_snapshot
+LANGUAGE sql IMMUTABLE STRICT
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT format('%s:%s:%s', cdp_internal.rebased_txid(pg_snapshot_xmin(s), bounds),
+                  cdp_internal.rebased_txid(pg_snapshot_xmax(s), bounds),
+                  (SELECT string_agg(cdp_internal.rebased_txid(x, bounds)::text, ',' ORDER BY x)
+                     FROM pg_snapshot_xip(s) x))::pg_snapshot
+$$;
+COMMENT ON FUNCTION cdp_internal.rebased_snapshot(pg_snapshot, xid8[]) IS
+    'A restored consumer snapshot with its transaction ids renumbered as cdp_internal.rebased_txid does';
+
+-- SECURITY DEFINER: the first writer after a restore is usually cdp_writer,
+-- for whom the change log is append-only (no UPDATE of cdp.changes); the
+-- renumbering must still happen before its change is written.  A trigger
+-- function cannot be called directly, so this runs only as the triggers below.
+-- Rows that pg_restore loads (a top-level COPY, or INSERT for pg_dump
+-- --inserts, into the table itself) are restored history: checking then
+-- would renumber a half-loaded feed.  A bulk writer's COPY runs inside the
+-- caller's statement (resolve_all in a SELECT), so it is checked.
+CREATE FUNCTION cdp_internal.check_txid_origin() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    here bigint;
+    there bigint;
+    bounds xid8[];
+    oldest xid8;
+    newest xid8;
+BEGIN
+    IF pg_trigger_depth() = 1
+       AND current_query() ~* ('^(\s|--[^\n]*\n)*(copy|insert\s+into)\s+' || TG_TABLE_SCHEMA || '\.' || TG_TABLE_NAME || '\M') THEN
+        RETURN NULL;
+    END IF;
+    here := (SELECT c.system_identifier FROM pg_control_system() c);
+    SELECT o.system_identifier INTO there FROM cdp_internal.txid_origin o;
+    IF there IS DISTINCT FROM here THEN
+        -- concurrent first writers wait for the renumbering, then find it done
+        SELECT o.system_identifier INTO there FROM cdp_internal.txid_origin o FOR UPDATE;
+    END IF;
+    IF there = here THEN
+        NULL;
+    ELSIF there IS NULL THEN
+        -- nothing written yet: nothing to renumber
+        INSERT INTO cdp_internal.txid_origin (system_identifier) VALUES (here) ON CONFLICT DO NOTHING;
+    ELSE
+        SELECT coalesce(array_agg(DISTINCT b.x ORDER BY b.x), '{}') INTO bounds
+          FROM cdp.change_consumers c,
+               LATERAL (VALUES (c.done_snapshot), (c.batch_snapshot)) v(s),
+               LATERAL (SELECT pg_snapshot_xmin(v.s) UNION SELECT pg_snapshot_xmax(v.s)
+                        UNION SELECT pg_snapshot_xip(v.s)) b(x)
+         WHERE v.s IS NOT NULL;
+        oldest := pg_snapshot_xmin(pg_current_snapshot());
+        newest := greatest((SELECT max(ch.txid) FROM cdp.changes ch), (SELECT max(sc.txid) FROM cdp.segment_changes sc),
+                           bounds[cardinality(bounds)]);
+        -- every restored id below every id this cluster hands out: the order is kept as it is
+        IF newest >= oldest THEN
+            IF 4 + 2 * cardinality(bounds) > oldest::text::bigint THEN
+                RAISE EXCEPTION 'the change feed restored from another cluster needs % transaction ids below this cluster''s oldest running one, %',
+                                4 + 2 * cardinality(bounds), oldest
+                      USING ERRCODE = 'object_not_in_prerequisite_state',
+                            DETAIL = 'Its transaction ids are renumbered below this cluster''s before the first change is written or consumed.',
+                            HINT = 'Run as many transactions (SELECT pg_current_xact_id()), then write or consume again.';
+            END IF;
+            RAISE LOG 'cdp: renumbering the transaction ids of a change feed restored from cluster % (% consumer snapshot bounds)',
+                      there, cardinality(bounds);
+            -- rows of this very statement (refresh's segment_changes) are new
+            UPDATE cdp.changes ch SET txid = cdp_internal.rebased_txid(ch.txid, bounds)
+             WHERE ch.txid <> pg_current_xact_id() OR ch.xmin <> pg_current_xact_id()::xid;
+            UPDATE cdp.segment_changes sc SET txid = cdp_internal.rebased_txid(sc.txid, bounds)
+             WHERE sc.txid <> pg_current_xact_id() OR sc.xmin <> pg_current_xact_id()::xid;
+            UPDATE cdp.change_consumers c
+               SET done_snapshot = cdp_internal.rebased_snapshot(c.done_snapshot, bounds),
+                   batch_snapshot = cdp_internal.rebased_snapshot(c.batch_snapshot, bounds);
+        END IF;
+        UPDATE cdp_internal.txid_origin o SET system_identifier = here;
+    END IF;
+    PERFORM set_config('cdp_internal.txid_origin', 'checked', false);
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION cdp_internal.check_txid_origin() IS
+    'Before the first change or consume of a session: records the cluster of the change feed''s transaction ids; in a database restored from another cluster, renumbers the restored ids first';
+
+-- Once per session (a rolled-back check is made again).  The WHEN clause is
+-- evaluated for every INSERT statement, one per captured row: it is kept to a
+-- setting lookup and a null test (about a microsecond; comparing the setting
+-- with a value cost twice that).  A session that checked before a
+-- pg_restore --clean into its own database is not checked again.
+CREATE TRIGGER txid_origin BEFORE INSERT ON cdp.changes FOR EACH STATEMENT
+    WHEN (current_setting('cdp_internal.txid_origin', true) IS NULL)
+    EXECUTE FUNCTION cdp_internal.check_txid_origin();
+CREATE TRIGGER txid_origin BEFORE INSERT ON cdp.change_consumers FOR EACH STATEMENT
+    WHEN (current_setting('cdp_internal.txid_origin', true) IS NULL)
+    EXECUTE FUNCTION cdp_internal.check_txid_origin();

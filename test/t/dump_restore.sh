@@ -62,7 +62,7 @@ members_exact="SELECT string_agg(s.slug, ',' ORDER BY s.slug) FROM cdp.segments 
                 EXCEPT SELECT contact_id FROM cdp.segment_members m WHERE m.segment = s.slug)
      OR s.member_count IS DISTINCT FROM (SELECT count(*) FROM cdp.segment_members m WHERE m.segment = s.slug)"
 
-echo "1..22"
+echo "1..27"
 
 # Enough transactions that S's counter is ahead of a fresh cluster's after
 # a restore (when the suite's cluster is young).
@@ -320,6 +320,21 @@ q "$D" "SELECT cdp.alter_profile('customer', add => '[{\"slug\": \"late_added\",
 ok $? "the generated tables can be altered and written after the restore; contacts can be merged"
 sed 's/^/# /' "$work/write.log"
 
+# The change feed's transaction ids (changes.sql, cdp_internal.txid_origin):
+# a restore into the same cluster shares its counter and keeps them.
+restored_txids="SELECT md5(string_agg(id || ':' || txid, ',' ORDER BY id)) FROM cdp.changes WHERE id <= $(sed -n 2p "$work/max.src")"
+sysid="SELECT system_identifier FROM pg_control_system()"
+[ "$(q "$D" "SELECT system_identifier FROM cdp_internal.txid_origin")" = "$(q "$S" "$sysid")" ] &&
+	[ "$(q "$D" "$restored_txids")" = "$(q "$S" "$restored_txids")" ]
+ok $? "a restore into the same cluster keeps the feed's transaction ids (the recorded cluster is this one)"
+# From another cluster whose ids are all below ours (pg_upgrade copies the
+# counter): the new cluster is recorded, no id is renumbered.
+q "$D" "UPDATE cdp_internal.txid_origin SET system_identifier = 42" &&
+	q "$D" "SELECT cdp.tag('contact', cdp.find_contact('email', 'new@example.com'), 'Ahead')" >/dev/null &&
+	[ "$(q "$D" "SELECT system_identifier FROM cdp_internal.txid_origin")" = "$(q "$S" "$sysid")" ] &&
+	[ "$(q "$D" "$restored_txids")" = "$(q "$S" "$restored_txids")" ]
+ok $? "from a cluster whose ids are all below this one's, the first write records the new cluster and renumbers nothing"
+
 # Into a second cluster whose transaction counter is behind the source's
 # (a new server): the roles first, as pg_dumpall --globals-only gives them.
 nested_start() {	# nested_start <dir>: initdb and start; sets NPORT, NSOCK, nested_pid
@@ -339,53 +354,80 @@ nested_start() {	# nested_start <dir>: initdb and start; sets NPORT, NSOCK, nest
 mkdir "$work/nested"
 if nested_start "$work/nested"; then
 	N="-h $NSOCK -p $NPORT -U postgres"
+	nq() { PGHOST=$NSOCK PGPORT=$NPORT PGUSER=postgres q "$@"; }
 	pg_dumpall -g --no-role-passwords 2>/dev/null | psql -X -q $N -d postgres >/dev/null 2>&1
 	createdb $N cdp_restored && pg_restore --exit-on-error $N -d cdp_restored "$work/cdp.dump" 2>"$work/restore2.log"
 	ok $? "pg_restore into a new cluster succeeds"
 	sed 's/^/# /' "$work/restore2.log" | head
-	PGHOST=$NSOCK PGPORT=$NPORT PGUSER=postgres q cdp_restored "$checksums" >"$work/sums.nested" 2>&1
+	# txid_origin is among the sums: pg_restore's COPYs did not renumber
+	nq cdp_restored "$checksums" >"$work/sums.nested" 2>&1
 	diff "$work/sums.src" "$work/sums.nested" >"$work/sums2.diff"
-	ok $? "every dumped table, sequence and view has the same rows in the new cluster"
+	ok $? "every dumped table, sequence and view has the same rows in the new cluster (the feed is not renumbered by pg_restore)"
 	sed 's/^/# /' "$work/sums2.diff" | head
-	behind=$(PGHOST=$NSOCK PGPORT=$NPORT PGUSER=postgres q cdp_restored \
-		"SELECT pg_current_xact_id() < (SELECT max(txid) FROM cdp.changes)")
+	behind=$(nq cdp_restored "SELECT pg_current_xact_id() < (SELECT max(txid) FROM cdp.changes)")
 	echo "# the new cluster's transaction counter is behind the source's: $behind"
-	# The same writes and consumption as in S and D above.
-	PGHOST=$NSOCK PGPORT=$NPORT PGUSER=postgres q cdp_restored \
-		"SELECT cdp.resolve('{\"email\": \"new@example.com\"}');
-		 SELECT cdp.track('{\"email\": \"new@example.com\"}', 'visit', occurred_at => '2026-01-01')" >/dev/null
-	PGHOST=$NSOCK PGPORT=$NPORT PGUSER=postgres q cdp_restored "$feed" >"$work/feed.nested"
+	restored_max=$(sed -n 2p "$work/max.src")
+	# The same writes and consumption as in S and D above; the writes by
+	# cdp_writer, for whom the change log is append-only.
+	nq cdp_restored "SET ROLE cdp_writer; SELECT cdp.resolve('{\"email\": \"new@example.com\"}');
+		 SELECT cdp.track('{\"email\": \"new@example.com\"}', 'visit', occurred_at => '2026-01-01')" >/dev/null 2>"$work/writer.log"
+	[ $? -eq 0 ] && [ "$behind" = t ] &&
+		[ "$(nq cdp_restored "SELECT system_identifier FROM cdp_internal.txid_origin")" = "$(nq cdp_restored "$sysid")" ] &&
+		[ "$(nq cdp_restored "SELECT max(txid) FILTER (WHERE id <= $restored_max) < min(txid) FILTER (WHERE id > $restored_max),
+		                             max(txid) FILTER (WHERE id <= $restored_max) < pg_snapshot_xmin(pg_current_snapshot()),
+		                             count(DISTINCT txid) FILTER (WHERE id > $restored_max)
+		                        FROM cdp.changes")" = "t|t|1" ]
+	ok $? "the first write in the new cluster, by cdp_writer, renumbers the restored ids below the new cluster's and records it"
+	sed 's/^/# /' "$work/writer.log" | head -5
+	nq cdp_restored "$feed" >"$work/feed.nested"
 	diff "$work/feed.src" "$work/feed.nested" >"$work/feed.diff"
-	feed_status=$?
-	last=$(PGHOST=$NSOCK PGPORT=$NPORT PGUSER=postgres q cdp_restored "SELECT max(id) FROM cdp.changes")
-	PGHOST=$NSOCK PGPORT=$NPORT PGUSER=postgres q cdp_restored \
-		"SELECT cdp.update_contact(cdp.find_contact('email', 'new@example.com'), 'Newt');
+	ok $? "in a new cluster, consume continues where each consumer stopped and delivers the new changes"
+	sed 's/^/# /' "$work/feed.diff" | cut -c 1-200 | head
+	last=$(nq cdp_restored "SELECT max(id) FROM cdp.changes")
+	nq cdp_restored "SELECT cdp.update_contact(cdp.find_contact('email', 'new@example.com'), 'Newt');
 		 SELECT count(*) FROM cdp.segments, LATERAL cdp.refresh_segment(slug) r" >/dev/null
-	[ "$(PGHOST=$NSOCK PGPORT=$NPORT PGUSER=postgres q cdp_restored "SELECT string_agg(id::text, ',' ORDER BY id) FROM cdp.consume('bi')")" = \
-	  "$(PGHOST=$NSOCK PGPORT=$NPORT PGUSER=postgres q cdp_restored "SELECT string_agg(id::text, ',' ORDER BY id) FROM cdp.changes WHERE id > $last")" ] &&
-		[ "$(PGHOST=$NSOCK PGPORT=$NPORT PGUSER=postgres q cdp_restored "$members_exact")" = "" ]
-	later_status=$?
-	# Known defect (issue 11): cdp.changes.txid and the consumers' snapshots
-	# are transaction ids of the source cluster, so in a cluster whose counter
-	# is behind, consume hands out nothing new.  The fix proposed for
-	# src/activation/changes.sql (cdp_internal.check_txid_origin) makes these
-	# two checks count; until it is in, they are reported as skipped, with
-	# what went wrong.
-	if [ -n "$(PGHOST=$NSOCK PGPORT=$NPORT PGUSER=postgres q cdp_restored "SELECT to_regproc('cdp_internal.check_txid_origin')")" ]; then
-		ok $feed_status "in a new cluster, consume continues where each consumer stopped and delivers the new changes"
-		sed 's/^/# /' "$work/feed.diff" | cut -c 1-200 | head
-		ok $later_status "in a new cluster, a later change reaches the consumers once and segments refresh exactly"
-	else
-		echo "ok $((n += 1)) # SKIP in a new cluster consume continues where each consumer stopped (known defect: the change feed keeps the source cluster's transaction ids)"
-		sed 's/^/# /' "$work/feed.diff" | cut -c 1-120 | head
-		echo "ok $((n += 1)) # SKIP in a new cluster a later change reaches the consumers once (same defect)"
-	fi
+	[ "$(nq cdp_restored "SELECT string_agg(id::text, ',' ORDER BY id) FROM cdp.consume('bi')")" = \
+	  "$(nq cdp_restored "SELECT string_agg(id::text, ',' ORDER BY id) FROM cdp.changes WHERE id > $last")" ] &&
+		[ "$(nq cdp_restored "$members_exact")" = "" ]
+	ok $? "in a new cluster, a later change reaches the consumers once and segments refresh exactly"
+
+	# The bulk writer COPYs its changes with an explicit txid from C, inside
+	# the caller's statement: as the first write (here inside a COPY TO, which
+	# is not pg_restore's COPY) it is checked too.
+	createdb $N cdp_bulk && pg_restore --exit-on-error $N -d cdp_bulk "$work/cdp.dump" 2>/dev/null
+	bulk=$(nq cdp_bulk "COPY (SELECT count(*) FROM cdp.resolve_all(\$\$SELECT 'n' || g AS record_id, 'email' AS kind,
+	                                 'bulk-new' || g || '@example.com' AS value FROM generate_series(1, 30) g\$\$)) TO STDOUT" 2>&1)
+	[ "$bulk" = 30 ] &&
+		[ "$(nq cdp_bulk "SELECT system_identifier FROM cdp_internal.txid_origin")" = "$(nq cdp_bulk "$sysid")" ] &&
+		[ "$(nq cdp_bulk "SELECT count(*) > 0 FROM cdp.changes WHERE id > $restored_max")" = t ] &&
+		[ "$(nq cdp_bulk "SELECT string_agg(id::text, ',' ORDER BY id) FROM cdp.consume('bi', 100000)")" = \
+		  "$(nq cdp_bulk "SELECT string_agg(id::text, ',' ORDER BY id) FROM cdp.changes WHERE id > $restored_max")" ]
+	ok $? "resolve_all as the first write in the new cluster renumbers first: a caught-up consumer gets exactly its changes"
+	[ "$bulk" = 30 ] || echo "# resolve_all: $bulk" | head -3
+
+	# A cluster too young for the feed: more snapshot bounds than ids below
+	# its oldest transaction.  The restored consumer is loaded as pg_restore
+	# loads it; the write fails and leaves everything as it was.
+	nq cdp_bulk "UPDATE cdp_internal.txid_origin SET system_identifier = 42" &&
+		nq cdp_bulk "SELECT 'young' || E'\t' || format('3:1000000000000:%s', string_agg(g::text, ',' ORDER BY g))
+		               FROM generate_series(4, pg_snapshot_xmin(pg_current_snapshot())::text::bigint + 10) g" |
+		nq cdp_bulk "COPY cdp.change_consumers (consumer, done_snapshot) FROM stdin"
+	before=$(nq cdp_bulk "SELECT md5(string_agg(id || ':' || txid, ',' ORDER BY id)) FROM cdp.changes")
+	PGHOST=$NSOCK PGPORT=$NPORT PGUSER=postgres psql -X -q -At -v VERBOSITY=verbose -d cdp_bulk \
+		-c "SELECT count(*) FROM cdp.consume('bi')" >/dev/null 2>"$work/young.log"
+	[ $? -ne 0 ] &&
+		grep -q "ERROR:  55000: the change feed restored from another cluster needs [0-9]* transaction ids below this cluster's oldest running one" "$work/young.log" &&
+		grep -q "HINT:  Run as many transactions" "$work/young.log" &&
+		[ "$(nq cdp_bulk "SELECT system_identifier FROM cdp_internal.txid_origin")" = 42 ] &&
+		[ "$(nq cdp_bulk "SELECT md5(string_agg(id || ':' || txid, ',' ORDER BY id)) FROM cdp.changes")" = "$before" ]
+	ok $? "in a cluster too young to renumber below, the first consume fails (55000) and changes nothing"
+	sed 's/^/# /' "$work/young.log" | cut -c 1-200 | head -3
 	kill -INT "$nested_pid" 2>/dev/null
 	for _ in $(seq 1 50); do kill -0 "$nested_pid" 2>/dev/null || break; sleep 0.1; done
 	nested_pid=
 else
 	sed 's/^/# /' "$work/nested/initdb.log" "$work/nested/log" 2>/dev/null | tail -5
-	for _ in 1 2 3 4; do ok 1 "a new cluster to restore into"; done
+	for _ in 1 2 3 4 5 6 7; do ok 1 "a new cluster to restore into"; done
 fi
 
 [ "$failed" -eq 0 ]
