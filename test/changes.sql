@@ -5,7 +5,7 @@
 SET client_min_messages = warning;
 SELECT NOT EXISTS (SELECT FROM pg_extension WHERE extname = 'cdp') AS created_cdp \gset
 CREATE EXTENSION IF NOT EXISTS cdp;
-SELECT plan(62);
+SELECT plan(65);
 
 -- The changes written since a mark, as [action, object_type, diff] in id order.
 CREATE FUNCTION pg_temp.mark() RETURNS bigint LANGUAGE sql AS $$ SELECT coalesce(max(id), 0) FROM cdp.changes $$;
@@ -244,6 +244,34 @@ SELECT is(pg_temp.shape(:shape2), pg_temp.shape(:shape1),
           'resolve_all records a new contact and its identifiers with the same actions, fields and values as resolve');
 SELECT is((SELECT count(*) FROM cdp.changes WHERE contact_id = :shape2 AND diff::text LIKE '%shape.two@example.com%'), 1::bigint,
           'and the identifier''s value');
+
+-- ---------------------------------------------------------------- COPY
+-- Only a COPY FROM into a captured table itself (pg_restore's load) is left
+-- out; a COPY whose query writes through cdp, or whose target's trigger does,
+-- is captured.
+COPY (SELECT cdp.resolve('{"email": "copy.query@example.com"}')) TO '/dev/null';
+SELECT is((SELECT count(*) FROM cdp.changes WHERE contact_id = cdp.find_contact('email', 'copy.query@example.com')), 2::bigint,
+          'a resolve inside COPY (query) TO records its contact and identifier');
+CREATE TEMP TABLE staging (email text);
+CREATE FUNCTION pg_temp.staged() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM cdp.resolve(jsonb_build_object('email', NEW.email));
+    RETURN NULL;
+END $$;
+CREATE TRIGGER staged AFTER INSERT ON staging FOR EACH ROW EXECUTE FUNCTION pg_temp.staged();
+COPY staging FROM STDIN;
+copy.staged@example.com
+\.
+SELECT is((SELECT count(*) FROM cdp.changes WHERE contact_id = cdp.find_contact('email', 'copy.staged@example.com')), 2::bigint,
+          'a resolve by a trigger of a table loaded with COPY FROM records its contact and identifier');
+SELECT cdp.resolve('{"email": "copy.source@example.com"}') AS copy_source \gset
+CREATE TEMP TABLE copied AS SELECT * FROM cdp.identifiers WHERE contact_id = :copy_source;
+DELETE FROM cdp.changes WHERE contact_id = :copy_source;
+UPDATE copied SET id = nextval('cdp.identifiers_id_seq'), value = 'copy.restored@example.com', slug = NULL;
+COPY copied TO '/tmp/cdp_changes_copy_test.copy';
+COPY cdp.identifiers FROM '/tmp/cdp_changes_copy_test.copy';
+SELECT is((SELECT count(*) FROM cdp.changes WHERE contact_id = :copy_source), 0::bigint,
+          'a COPY FROM into cdp.identifiers itself (a restore) is not captured');
 
 -- ---------------------------------------------------------------- upgrade and generated tables
 SELECT is(count(*), 0::bigint, 'every table of contacts, organizations and documents and every generated table captures its changes')

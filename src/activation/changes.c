@@ -34,6 +34,7 @@
 #include "segment/segment_membership.h"
 
 #include "access/htup_details.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "commands/async.h"
 #include "commands/trigger.h"
@@ -525,6 +526,29 @@ capture_merge(Capture *cap, TriggerData *trigdata)
 				 JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, NULL)));
 }
 
+/*
+ * pg_restore loads cdp's tables with COPY: what it loads happened before and
+ * is in the cdp.changes it restores as well.  Only a top-level COPY FROM into
+ * this very table is such a load: a COPY whose query calls resolve, or a
+ * COPY into a staging table whose triggers write cdp's tables, is captured.
+ */
+static bool
+restored_by_copy(Relation rel)
+{
+	PlannedStmt *stmt;
+	CopyStmt   *copy;
+
+	if (ActivePortal == NULL || ActivePortal->commandTag != CMDTAG_COPY ||
+		list_length(ActivePortal->stmts) != 1)
+		return false;
+	stmt = linitial_node(PlannedStmt, ActivePortal->stmts);
+	if (stmt->utilityStmt == NULL || !IsA(stmt->utilityStmt, CopyStmt))
+		return false;
+	copy = (CopyStmt *) stmt->utilityStmt;
+	return copy->is_from && copy->relation != NULL &&
+		RangeVarGetRelid(copy->relation, NoLock, true) == RelationGetRelid(rel);
+}
+
 Datum
 cdp_capture_change(PG_FUNCTION_ARGS)
 {
@@ -540,11 +564,7 @@ cdp_capture_change(PG_FUNCTION_ARGS)
 		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event))
 		elog(ERROR, "cdp_capture_change must run as an AFTER ... FOR EACH ROW trigger");
 
-	/*
-	 * pg_restore loads cdp's tables with COPY: what it loads happened before
-	 * and is in the cdp.changes it restores as well.
-	 */
-	if (ActivePortal != NULL && ActivePortal->commandTag == CMDTAG_COPY)
+	if (restored_by_copy(trigdata->tg_relation))
 		return PointerGetDatum(NULL);
 	/* a bulk writer records its rows itself (changes_bulk.c) */
 	if (cdp_capture_suppressed)

@@ -57,6 +57,7 @@ typedef struct bulk_state
 	int64		invalid_rows;
 	int32		invalid_values;
 	int			progress_level; /* NOTICE for a big input, DEBUG1 otherwise */
+	Size		read_memory;	/* held at the end of reading, the maps included */
 
 	/* read: the existing graph, contacts ascending by id and locked */
 	int64	   *existing_id;	/* per value, cdp.identifiers.id, 0 if new; */

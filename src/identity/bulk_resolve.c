@@ -96,6 +96,7 @@ cdp_resolve_all(PG_FUNCTION_ARGS)
 	 * with cdp's own statements under pg_catalog alone
 	 */
 	cdp_bulk_read(&s, query);
+	peak = s.read_memory;
 	level = cdp_pin_search_path();
 	cdp_bulk_lock_values(&s);
 	cdp_bulk_check_unchanged(&s);
