@@ -18,6 +18,7 @@
 #include "parser/parse_relation.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/rls.h"
 
 /*
  * Past this many bytes of COPY text the rows should be written, so that a
@@ -149,6 +150,13 @@ cdp_copy_flush(cdp_copy *copy)
 										   attnum - FirstLowInvalidHeapAttributeNumber);
 	}
 	ExecCheckRTPerms(pstate->p_rtable, true);
+	/* COPY FROM cannot apply row-level security policies: it refuses, and so do we */
+	if (check_enable_rls(copy->relid, InvalidOid, false) == RLS_ENABLED)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot write %s in bulk while row-level security is enabled on it",
+						RelationGetRelationName(rel)),
+				 errhint("Write it one row at a time (cdp.resolve), or disable its policies for the load.")));
 
 	options = list_make1(makeDefElem("encoding",
 									 (Node *) makeString(pstrdup(GetDatabaseEncodingName())), -1));

@@ -4,7 +4,7 @@
 BEGIN;
 SET LOCAL client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS cdp;
-SELECT plan(67);
+SELECT plan(69);
 
 -- Start from an empty identity graph (rolled back at the end).
 CREATE FUNCTION pg_temp.reset() RETURNS void LANGUAGE sql
@@ -391,6 +391,24 @@ SELECT is((SELECT source FROM cdp.identifiers WHERE kind = 'external_id' AND val
 SELECT is((SELECT ch.diff -> 'identifiers.external_id.value' ->> 1 FROM cdp.changes ch
             WHERE ch.diff ? 'identifiers.external_id.value' AND ch.diff::text LIKE '%back%' ORDER BY ch.id DESC LIMIT 1),
           E'back\\slash \\N ' || chr(233), 'copy text: and its change records the same value');
+
+--
+-- COPY cannot apply row-level security policies, so resolve_all refuses to
+-- write a table where they apply to the caller, as COPY FROM does.
+--
+SELECT FROM cdp.create_roles();
+CREATE ROLE cdp_bulk_rls_writer IN ROLE cdp_writer;
+ALTER TABLE cdp.identifiers ENABLE ROW LEVEL SECURITY;
+CREATE POLICY bulk_rls ON cdp.identifiers USING (true) WITH CHECK (kind <> 'email');
+SET LOCAL ROLE cdp_bulk_rls_writer;
+SELECT throws_ok($q$SELECT count(*) FROM cdp.resolve_all('SELECT ''rls'' AS record_id, ''email'' AS kind, ''rls@example.com'' AS value')$q$,
+    '0A000', 'cannot write identifiers in bulk while row-level security is enabled on it',
+    'row-level security: resolve_all refuses to bypass a policy on cdp.identifiers');
+RESET ROLE;
+SELECT is((SELECT count(*) FROM cdp.identifiers WHERE value = 'rls@example.com'), 0::bigint,
+    'row-level security: and writes nothing');
+DROP POLICY bulk_rls ON cdp.identifiers;
+ALTER TABLE cdp.identifiers DISABLE ROW LEVEL SECURITY;
 
 --
 -- identity_graph: errors (the DOT itself is checked with dot in test/t/bulk_graph.sh)

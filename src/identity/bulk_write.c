@@ -12,7 +12,6 @@
 #include "catalog/pg_type.h"
 #include "commands/sequence.h"
 #include "miscadmin.h"
-#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -84,8 +83,8 @@ static cdp_query refresh_types_query = {
 
 /*
  * The contact of each component: its survivor, into which the other
- * existing contacts it joined are merged, or a new one (made in one
- * statement, ids handed out in component order, so they follow the input).
+ * existing contacts it joined are merged, or a new one (written through
+ * COPY, ids drawn in component order, so that they follow the input).
  */
 static void
 assign_contacts(bulk_state *s, cdp_bulk_changes *changes)
