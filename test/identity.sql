@@ -2,7 +2,7 @@
 -- the merge rules, merge_contacts, unmerge, forget_contact and bad input.
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS cdp;
-SELECT plan(195);
+SELECT plan(198);
 
 -- Contacts made by this file, by name.
 CREATE TEMP TABLE c (name text PRIMARY KEY, id bigint);
@@ -18,6 +18,22 @@ AS $$
     UNION ALL SELECT 'identity_conflicts', count(*) FROM cdp.identity_conflicts
     UNION ALL SELECT 'merge_blocks', count(*) FROM cdp.merge_blocks
     UNION ALL SELECT 'suppressions', count(*) FROM cdp.suppressions
+$$;
+-- SQLSTATE, message and detail of the error a statement raises (throws_ok
+-- checks no detail).
+CREATE FUNCTION pg_temp.error_of(stmt text) RETURNS text LANGUAGE plpgsql
+AS $$
+DECLARE
+    st text;
+    msg text;
+    det text;
+BEGIN
+    EXECUTE stmt;
+    RETURN 'no error';
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL;
+    RETURN st || ': ' || msg || ' / ' || det;
+END
 $$;
 -- The tables of schemas cdp and cdp_internal holding a row whose text form
 -- matches one of the LIKE patterns.
@@ -290,6 +306,9 @@ SELECT throws_ok(format('SELECT cdp.merge_contacts(-7, ARRAY[%s])', pg_temp.c('j
 SELECT throws_ok(format('SELECT cdp.merge_contacts(%s, ARRAY[%s])', pg_temp.c('mbb'), pg_temp.c('mba')),
     '55000', format('contacts %s and %s must not be merged', pg_temp.c('mbb'), pg_temp.c('mba')),
     'merging a blocked pair is refused');
+SELECT is(pg_temp.error_of(format('SELECT cdp.merge_contacts(%s, ARRAY[%s])', pg_temp.c('mbb'), pg_temp.c('mba'))),
+    format('55000: contacts %s and %s must not be merged / The pair is in cdp.merge_blocks.', pg_temp.c('mbb'), pg_temp.c('mba')),
+    'merging a blocked pair: the detail says the pair is in cdp.merge_blocks');
 UPDATE cdp.identifier_kinds SET max_per_contact = 1 WHERE kind = 'external_id';
 SELECT throws_ok(format('SELECT cdp.merge_contacts(%s, ARRAY[%s])', pg_temp.c('q1'), pg_temp.c('q2')),
     '54000', format('merging contact %s into %s would exceed the limit of identifier kind "external_id"',
@@ -486,6 +505,10 @@ SELECT results_eq(
 SELECT throws_ok(format('SELECT cdp.merge_contacts(%s, ARRAY[%s])', pg_temp.c('bt'), pg_temp.c('bs')),
     '55000', format('contacts %s and %s must not be merged', pg_temp.c('bt'), pg_temp.c('bs')),
     'third contact: merge_contacts refuses to merge into the contact holding one end of a block the other end');
+SELECT is(pg_temp.error_of(format('SELECT cdp.merge_contacts(%s, ARRAY[%s])', pg_temp.c('bt'), pg_temp.c('bs'))),
+    format('55000: contacts %s and %s must not be merged / Contact %s, merged into %s, and contact %s are in cdp.merge_blocks.',
+           pg_temp.c('bt'), pg_temp.c('bs'), pg_temp.c('ba'), pg_temp.c('bt'), pg_temp.c('bs')),
+    'third contact: the detail names the blocked pair and the contact its tombstone end was merged into');
 SELECT throws_ok(format('SELECT cdp.merge_contacts(%s, ARRAY[%s])', pg_temp.c('bs'), pg_temp.c('ba')),
     '55000', format('contacts %s and %s must not be merged', pg_temp.c('bs'), pg_temp.c('bt')),
     'third contact: and the other way round, named by the tombstone of the blocked end');
@@ -494,6 +517,10 @@ SELECT is(cdp.merge_contacts(pg_temp.c('bu'), ARRAY[pg_temp.c('bs')]), pg_temp.c
 SELECT throws_ok(format('SELECT cdp.merge_contacts(%s, ARRAY[%s])', pg_temp.c('bu'), pg_temp.c('bt')),
     '55000', format('contacts %s and %s must not be merged', pg_temp.c('bu'), pg_temp.c('bt')),
     'third contact: two contacts each holding one end of a block as a tombstone are not merged');
+SELECT is(pg_temp.error_of(format('SELECT cdp.merge_contacts(%s, ARRAY[%s])', pg_temp.c('bu'), pg_temp.c('bt'))),
+    format('55000: contacts %s and %s must not be merged / Contact %s, merged into %s, and contact %s, merged into %s, are in cdp.merge_blocks.',
+           pg_temp.c('bu'), pg_temp.c('bt'), pg_temp.c('bs'), pg_temp.c('bu'), pg_temp.c('ba'), pg_temp.c('bt')),
+    'third contact: the detail names both ends of the blocked pair and the contacts they were merged into');
 SELECT throws_ok(format('SELECT cdp.merge_contacts(%s, ARRAY[%s, %s])', pg_temp.c('bw'), pg_temp.c('bt'), pg_temp.c('bu')),
     '55000', format('contacts %s and %s must not be merged', pg_temp.c('bw'), pg_temp.c('bu')),
     'third contact: nor through a target that absorbs both in one call');

@@ -10,7 +10,7 @@
 -- session runs with jit = on throughout, and a plain read records "on".
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS cdp;
-SELECT plan(17);
+SELECT plan(21);
 SET LOCAL client_min_messages = warning;
 SET LOCAL jit = on;
 
@@ -101,21 +101,55 @@ SELECT is(pg_temp.jit_seen($$SELECT cdp.in_segment(cdp.find_contact('email', 'an
 RESET jit_above_cost;
 SELECT is(current_setting('jit'), 'on', 'the session''s jit setting is unchanged after evaluation');
 
+-- A materialized view: create_view and refresh_view fill it by evaluating the
+-- segment.  Filling one runs in its own GUC nest level, undone at its end, so
+-- the probe logs to a table instead.  A refresh reads as the view's owner,
+-- cdp_admin, which also owns the profile table: FORCE makes the policy apply
+-- to it.  (As plain statements: pgTAP's own tables are not cdp_admin's to
+-- write.)
+CREATE TABLE segment_jit_probe.seen_log (jit text);
+GRANT SELECT, INSERT, DELETE ON segment_jit_probe.seen_log TO PUBLIC;
+CREATE OR REPLACE FUNCTION segment_jit_probe.seen() RETURNS boolean LANGUAGE sql VOLATILE
+AS $$ INSERT INTO segment_jit_probe.seen_log VALUES (current_setting('jit')) RETURNING true $$;
+CREATE FUNCTION pg_temp.logged() RETURNS text LANGUAGE sql
+AS $$ SELECT coalesce(string_agg(DISTINCT jit, ','), 'not read') FROM segment_jit_probe.seen_log $$;
+ALTER TABLE cdp_data.profile_jit_customer FORCE ROW LEVEL SECURITY;
+SET LOCAL ROLE cdp_admin;
+SELECT cdp.create_view('jit_gold_snap', 'jit_wide', ARRAY['id', 'jit_customer.tier'], true);
+RESET ROLE;
+SELECT is(pg_temp.logged(), 'off', 'create_view of a materialized view: jit off');
+DELETE FROM segment_jit_probe.seen_log;
+SET LOCAL ROLE cdp_admin;
+REFRESH MATERIALIZED VIEW cdp_views.jit_gold_snap;
+RESET ROLE;
+SELECT is(pg_temp.logged(), 'on',
+          'the control: a REFRESH MATERIALIZED VIEW of it by hand reads the table with the session''s jit = on');
+DELETE FROM segment_jit_probe.seen_log;
+SET LOCAL ROLE cdp_admin;
+SELECT cdp.refresh_view('jit_gold_snap');
+RESET ROLE;
+SELECT is(pg_temp.logged(), 'off', 'refresh_view of a materialized view: jit off');
+SELECT is((SELECT array_agg(id ORDER BY id) FROM cdp_views.jit_gold_snap), (SELECT array_agg(id ORDER BY id) FROM c),
+          'and it refreshed (ann and bob are gold)');
+
 -- ---------------------------------------------------------------- where the setting is
 SELECT is((SELECT array_agg(p.oid::regprocedure::text ORDER BY p.oid::regprocedure::text)
              FROM pg_proc p
             WHERE p.pronamespace IN ('cdp'::regnamespace, 'cdp_internal'::regnamespace)
               AND 'jit=off' = ANY (p.proconfig)),
-          ARRAY['cdp.members(cdp.segment,timestamp with time zone)',
+          ARRAY['cdp.create_view(text,text,text[],boolean,text)',
+                'cdp.members(cdp.segment,timestamp with time zone)',
                 'cdp.members(text,timestamp with time zone)',
+                'cdp.refresh_view(text)',
                 'cdp_internal.apply_membership(text,bigint[],timestamp with time zone)',
                 'cdp_internal.compile_segment(cdp.segment,text,boolean,text)',
                 'cdp_internal.compile_segment_for(cdp.segment,text,text,text)',
                 'cdp_internal.count_compiled(text,timestamp with time zone)',
                 'cdp_internal.estimate_compiled(text,timestamp with time zone)',
                 'cdp_internal.explain_segment(cdp.segment,bigint,timestamp with time zone,text)',
+                'cdp_internal.generate_view(text,boolean)',
                 'cdp_internal.in_compiled(text,bigint,timestamp with time zone)'],
-          'the compiler and every function that runs compiled SQL set jit = off');
+          'the compiler, every function that runs compiled SQL and those filling a materialized view set jit = off');
 
 SELECT * FROM finish();
 ROLLBACK;

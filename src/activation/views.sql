@@ -234,9 +234,13 @@ COMMENT ON FUNCTION cdp_internal.view_query(text, text[]) IS
 -- (Re)creates cdp_views.<slug> from the catalog.  A plain view is replaced in
 -- place (same columns, so grants and dependent objects stay); a materialized
 -- view cannot be, so it is dropped, created again with its data and granted.
+-- Filling a materialized view evaluates the segment: with jit = off, as every
+-- evaluation (create_view and refresh_view set it too), since JIT compiling a
+-- wide definition costs seconds where running it costs milliseconds.
 CREATE FUNCTION cdp_internal.generate_view(slug text, replace boolean) RETURNS regclass
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
 DECLARE
     v cdp.views;
@@ -275,6 +279,7 @@ CREATE FUNCTION cdp.create_view(slug text, segment text, fields text[], material
 RETURNS regclass
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
 BEGIN
     IF slug IS NULL OR slug !~ '^[a-z][a-z0-9_]{0,62}$' THEN
@@ -303,6 +308,7 @@ COMMENT ON FUNCTION cdp.create_view(text, text, text[], boolean, text) IS
 CREATE FUNCTION cdp.refresh_view(slug text) RETURNS regclass
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
 DECLARE
     v cdp.views;

@@ -58,15 +58,20 @@ static cdp_query type_query = {
 /*
  * A merge block between the people of the live contacts $1 and $2: one end
  * is $1 or merged into it, the other $2 or merged into it (tombstones lead
- * straight to their live contact).
+ * straight to their live contact).  Returns the end on $1's side first; the
+ * pair ($1, $2) itself, if blocked, comes first, so an error names it.
  */
 static cdp_query blocked_query = {
-	"SELECT 1 FROM cdp.merge_blocks m"
+	"SELECT CASE WHEN coalesce(a.merged_into, a.id) = $1 THEN a.id ELSE b.id END,"
+	"       CASE WHEN coalesce(a.merged_into, a.id) = $1 THEN b.id ELSE a.id END"
+	"  FROM cdp.merge_blocks m"
 	"  JOIN cdp.contacts a ON a.id = m.contact_a"
 	"  JOIN cdp.contacts b ON b.id = m.contact_b"
 	" WHERE (a.id IN ($1, $2) OR a.merged_into IN ($1, $2))"
 	"   AND (b.id IN ($1, $2) OR b.merged_into IN ($1, $2))"
-	"   AND coalesce(a.merged_into, a.id) <> coalesce(b.merged_into, b.id)",
+	"   AND coalesce(a.merged_into, a.id) <> coalesce(b.merged_into, b.id)"
+	" ORDER BY (a.merged_into IS NOT NULL)::int + (b.merged_into IS NOT NULL)::int,"
+	"          m.contact_a, m.contact_b",
 	2, {INT8OID, INT8OID}
 };
 
@@ -219,19 +224,26 @@ cdp_refresh_contact_type(int64 id)
 /*
  * Whether merging the live contacts a and b would put a pair of
  * cdp.merge_blocks in one person: the pair itself, or anything merged into
- * one against anything merged into the other.  The caller holds both
+ * one against anything merged into the other.  If so, *end_a and *end_b
+ * receive the blocked pair (end_a is a or merged into it; the pair (a, b)
+ * itself if it is blocked), for the error to name.  The caller holds both
  * locks, so neither person can gain or lose a contact meanwhile.  Read with
  * a new snapshot (not read-only, which would reuse the caller's): a block
  * that an unmerge we waited for has just committed must be seen, and so
  * must the contacts a merge we waited for has just moved.
  */
 bool
-cdp_merge_blocked(int64 a, int64 b)
+cdp_merge_blocked(int64 a, int64 b, int64 *end_a, int64 *end_b)
 {
 	Datum		args[2] = {Int64GetDatum(a), Int64GetDatum(b)};
+	bool		isnull;
 
 	cdp_execute(&blocked_query, args, NULL, false, 1);
-	return SPI_processed > 0;
+	if (SPI_processed == 0)
+		return false;
+	*end_a = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	*end_b = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	return true;
 }
 
 /* {"kind": ..., "value": ...}: the identifier that linked two contacts. */

@@ -132,7 +132,7 @@ extern int64 cdp_lock_contact(int64 id, cdp_contact_lock mode);
 extern void cdp_lock_live_contacts(const int64 *ids, int n, cdp_contact_lock mode,
 								   int64 *live);
 extern void cdp_refresh_contact_type(int64 id);
-extern bool cdp_merge_blocked(int64 a, int64 b);
+extern bool cdp_merge_blocked(int64 a, int64 b, int64 *end_a, int64 *end_b);
 extern Jsonb *cdp_identifier_evidence(const char *kind, const char *value);
 
 /* resolve_write.c: the bulk writes of one resolve */

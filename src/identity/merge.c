@@ -136,6 +136,33 @@ static cdp_query merge_limit_query = {
 };
 
 /*
+ * The detail of a refused merge of the live contacts target and other: the
+ * blocked pair, each end with the contact it was merged into when it is not
+ * that contact itself, so the row to delete can be found.
+ */
+static char *
+blocked_pair_detail(int64 target, int64 end_target, int64 other, int64 end_other)
+{
+	StringInfoData buf;
+
+	if (end_target == target && end_other == other)
+		return pstrdup(_("The pair is in cdp.merge_blocks."));
+	initStringInfo(&buf);
+	if (end_target == target)
+		appendStringInfo(&buf, _("Contact %lld and "), (long long) end_target);
+	else
+		appendStringInfo(&buf, _("Contact %lld, merged into %lld, and "),
+						 (long long) end_target, (long long) target);
+	if (end_other == other)
+		appendStringInfo(&buf, _("contact %lld are in cdp.merge_blocks."),
+						 (long long) end_other);
+	else
+		appendStringInfo(&buf, _("contact %lld, merged into %lld, are in cdp.merge_blocks."),
+						 (long long) end_other, (long long) other);
+	return buf.data;
+}
+
+/*
  * merge_contacts(target, others[], reason) -> the live target: an
  * administrator's merge.  Every argument stands for its live contact (a
  * merged id leads to its survivor); those are locked together, in id order,
@@ -194,6 +221,8 @@ cdp_merge_contacts(PG_FUNCTION_ARGS)
 	{
 		int64		other = live[i];
 		Datum		pair[2] = {Int64GetDatum(target), Int64GetDatum(other)};
+		int64		end_target;
+		int64		end_other;
 		bool		done = (other == target);
 
 		/* a contact named twice (or by two of its ids) is merged once */
@@ -201,12 +230,12 @@ cdp_merge_contacts(PG_FUNCTION_ARGS)
 			done = (live[j] == other);
 		if (done)
 			continue;
-		if (cdp_merge_blocked(target, other))
+		if (cdp_merge_blocked(target, other, &end_target, &end_other))
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 					 errmsg("contacts %lld and %lld must not be merged",
 							(long long) target, (long long) other),
-					 errdetail("The pair is in cdp.merge_blocks."),
+					 errdetail("%s", blocked_pair_detail(target, end_target, other, end_other)),
 					 errhint("Delete the row from cdp.merge_blocks to allow the merge.")));
 		cdp_execute(&merge_limit_query, pair, NULL, false, 1);
 		if (SPI_processed > 0)

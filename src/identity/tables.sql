@@ -133,9 +133,9 @@ COMMENT ON COLUMN cdp.identity_conflicts.rule IS
     'The rule that refused the link: invalid (the normaliser refused the value), blocked (a blocked value or pattern of the kind), limit (max_per_contact of the kind), merge_block (a merge-blocked pair)';
 COMMENT ON COLUMN cdp.identity_conflicts.kind IS 'The identifier kind of the value';
 COMMENT ON COLUMN cdp.identity_conflicts.contact_id IS
-    'The contact that holds the value after the resolve (the survivor if its holder was merged into the record''s contact); NULL when no contact holds it: always for invalid, and for blocked or limit when the value was stored nowhere. For merge_block, one side of the blocked pair';
+    'The contact that holds the value after the resolve (the survivor if its holder was merged into the record''s contact); NULL when no contact holds it: always for invalid, and for blocked or limit when the value was stored nowhere. For merge_block, the live contact holding one end of the blocked pair (that end itself, or the contact it was merged into)';
 COMMENT ON COLUMN cdp.identity_conflicts.other_contact_id IS
-    'The contact the record resolved to, which the refused value was not linked to (for merge_block, the other side of the blocked pair; for limit, the contact that would have exceeded max_per_contact); NULL when the record made no contact because all its values were invalid or blocked';
+    'The contact the record resolved to, which the refused value was not linked to (for merge_block, the live contact holding the other end of the blocked pair; for limit, the contact that would have exceeded max_per_contact); NULL when the record made no contact because all its values were invalid or blocked';
 COMMENT ON COLUMN cdp.identity_conflicts.source IS 'The source of the record that brought the value';
 
 CREATE TABLE cdp.merge_blocks (
