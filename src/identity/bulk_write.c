@@ -77,7 +77,7 @@ static cdp_query touch_contacts_query = {
 };
 
 static cdp_query refresh_types_query = {
-	"SELECT cdp_internal.refresh_contact_types($1)",
+	"SELECT cdp_internal.refresh_contact_type(id) FROM unnest($1::bigint[]) AS id",
 	1, {INT8ARRAYOID}
 };
 

@@ -36,17 +36,16 @@ AS $$
     ON CONFLICT (singleton) DO NOTHING
 $$;
 
--- The type rule of cdp.contacts.type, for many contacts at once (resolve_all
--- refreshes every existing contact a load reached in one statement).
-CREATE FUNCTION cdp_internal.refresh_contact_types(contacts bigint[]) RETURNS void
+-- PL/pgSQL rather than SQL: resolve calls it once per record, and PL/pgSQL
+-- keeps the statement's plan where a SQL function would parse it every call.
+CREATE FUNCTION cdp_internal.refresh_contact_type(contact bigint) RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     UPDATE cdp.contacts c
        SET type = t.type, updated_at = now()
-      FROM (SELECT c2.id,
-                   CASE
+      FROM (SELECT CASE
                      WHEN c2.is_vendor THEN 'vendor'
                      WHEN coalesce(c2.given_name, '') = '' AND coalesce(c2.family_name, '') = '' THEN 'ghost'
                      WHEN EXISTS (SELECT 1 FROM cdp.identifiers i JOIN cdp.identifier_kinds k USING (kind)
@@ -57,19 +56,8 @@ BEGIN
                                      AND k.normalizer IN ('email', 'phone')) THEN 'lead'
                      ELSE 'ghost'
                    END AS type
-              FROM cdp.contacts c2 WHERE c2.id = ANY (contacts)) t
-     WHERE c.id = t.id AND c.type IS DISTINCT FROM t.type;
-END
-$$;
-
--- PL/pgSQL rather than SQL: resolve calls it once per record, and PL/pgSQL
--- keeps the statement's plan where a SQL function would parse it every call.
-CREATE FUNCTION cdp_internal.refresh_contact_type(contact bigint) RETURNS void
-LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    PERFORM cdp_internal.refresh_contact_types(ARRAY[contact]);
+              FROM cdp.contacts c2 WHERE c2.id = contact) t
+     WHERE c.id = contact AND c.type IS DISTINCT FROM t.type;
 END
 $$;
 
