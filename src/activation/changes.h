@@ -24,7 +24,8 @@ typedef struct cdp_bulk_changes
 	char	   *now_json;		/* now() as to_jsonb writes it, quoted */
 	Oid			contacts;		/* cdp.contacts, cdp.identifiers */
 	Oid			identifiers;
-	StringInfoData diff;
+	StringInfoData diff;		/* the diff being built */
+	StringInfoData scratch;		/* a field's name */
 } cdp_bulk_changes;
 
 extern void cdp_bulk_changes_begin(cdp_bulk_changes *changes);

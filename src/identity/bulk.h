@@ -92,6 +92,7 @@ typedef struct bulk_state
 /* bulk_read.c */
 extern void cdp_bulk_read(bulk_state *s, const char *query);
 extern const char *cdp_bulk_invalid_reason(const bulk_state *s, int32 value);
+extern int32 cdp_bulk_contact_index(const bulk_state *s, int64 id);
 extern void cdp_bulk_lock_values(bulk_state *s);
 extern void cdp_bulk_check_unchanged(bulk_state *s);
 extern void cdp_bulk_refuse_suppressed(bulk_state *s);

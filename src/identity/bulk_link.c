@@ -50,9 +50,8 @@ cdp_bulk_link(bulk_state *s)
 												  sizeof(cdp_mr_value) * Max(s->nvalues, 1));
 	link_progress progress = {s->nlinks / 10, s->progress_level};
 	cdp_mr_env	env = {core_alloc, core_progress, &progress};
-	int32		c = 0;
 
-	/* values in the order of their owners, contacts sorted by id: one merge pass */
+	/* each value's holder among the contacts of the existing graph */
 	for (int32 v = 0; v < s->nvalues; v++)
 	{
 		bulk_value *bv = &s->values[v];
@@ -64,21 +63,9 @@ cdp_bulk_link(bulk_state *s)
 		values[v].contact = BULK_EXISTING_ID(s, v) == 0 ? CDP_MR_NEW : CDP_MR_ELSEWHERE;
 		if (owner != 0 && values[v].state == CDP_MR_VALID && bv->kind->matchable)
 		{
-			/* a binary search: contacts are sorted by id */
-			int32		lo = 0;
-			int32		hi = s->ncontacts - 1;
+			int32		c = cdp_bulk_contact_index(s, owner);
 
-			while (lo <= hi)
-			{
-				c = lo + (hi - lo) / 2;
-				if (s->contacts[c].id == owner)
-					break;
-				if (s->contacts[c].id < owner)
-					lo = c + 1;
-				else
-					hi = c - 1;
-			}
-			if (lo > hi)
+			if (c < 0)
 				elog(ERROR, "contact " INT64_FORMAT " of the existing graph was not read", owner);
 			values[v].contact = c;
 		}

@@ -728,8 +728,9 @@ lookup_values(void *arg, int *nowners)
 	return owners;
 }
 
-static int32
-contact_index(bulk_state *s, int64 id)
+/* The index of a contact of the existing graph in s->contacts, or -1. */
+int32
+cdp_bulk_contact_index(const bulk_state *s, int64 id)
 {
 	int32		lo = 0;
 	int32		hi = s->ncontacts - 1;
@@ -748,11 +749,11 @@ contact_index(bulk_state *s, int64 id)
 	return -1;
 }
 
-/* contact_index for the readers of merge_inputs.c */
+/* cdp_bulk_contact_index for the readers of merge_inputs.c */
 static int32
 contact_index_of(void *arg, int64 id)
 {
-	return contact_index((bulk_state *) arg, id);
+	return cdp_bulk_contact_index((bulk_state *) arg, id);
 }
 
 /*
@@ -802,7 +803,7 @@ cdp_bulk_read_existing(bulk_state *s)
 	for (int32 v = 0; v < s->nvalues; v++)
 		if (s->owner[v] != 0 && links(&s->values[v]))
 		{
-			int32		c = contact_index(s, s->owner[v]);
+			int32		c = cdp_bulk_contact_index(s, s->owner[v]);
 
 			if (s->evidence[c] < 0)
 				s->evidence[c] = v;

@@ -144,25 +144,18 @@ assign_contacts(bulk_state *s, cdp_bulk_changes *changes)
 	}
 }
 
-/* The component of an existing contact (one of s->contacts), or -1. */
-static int32
-component_of_contact(bulk_state *s, int64 id)
+/* The contacts of the components an existing contact survives in. */
+static int64 *
+existing_survivors(bulk_state *s, int *n)
 {
-	int32		lo = 0;
-	int32		hi = s->ncontacts - 1;
+	int32		ncomp = s->result.ncomponents;
+	int64	   *ids = palloc(sizeof(int64) * Max(ncomp, 1));
 
-	while (lo <= hi)
-	{
-		int32		mid = lo + (hi - lo) / 2;
-
-		if (s->contacts[mid].id == id)
-			return s->result.contact_component[mid];
-		if (s->contacts[mid].id < id)
-			lo = mid + 1;
-		else
-			hi = mid - 1;
-	}
-	return -1;
+	*n = 0;
+	for (int32 k = 0; k < ncomp; k++)
+		if (s->component_existing[k])
+			ids[(*n)++] = s->component_contact[k];
+	return ids;
 }
 
 /*
@@ -172,13 +165,8 @@ component_of_contact(bulk_state *s, int64 id)
 static void
 mark_existing_mains(bulk_state *s, bool *has_main)
 {
-	int32		ncomp = s->result.ncomponents;
-	int64	   *ids = palloc(sizeof(int64) * Max(ncomp, 1));
-	int			n = 0;
-
-	for (int32 k = 0; k < ncomp; k++)
-		if (s->component_existing[k])
-			ids[n++] = s->component_contact[k];
+	int			n;
+	int64	   *ids = existing_survivors(s, &n);
 	for (int start = 0; start < n; start += BULK_BATCH)
 	{
 		Datum		args[1] = {cdp_int8_array(ids + start, Min(BULK_BATCH, n - start))};
@@ -190,7 +178,8 @@ mark_existing_mains(bulk_state *s, bool *has_main)
 			bool		isnull;
 			int64		contact = DatumGetInt64(SPI_getbinval(row, SPI_tuptable->tupdesc, 1, &isnull));
 			const cdp_kind *kind = cdp_find_kind(s->kinds, SPI_getvalue(row, SPI_tuptable->tupdesc, 2));
-			int32		k = component_of_contact(s, contact);
+			int32		c = cdp_bulk_contact_index(s, contact);
+			int32		k = c >= 0 ? s->result.contact_component[c] : -1;
 
 			if (kind != NULL && k >= 0)
 				has_main[k * s->kinds->nkinds + (kind - s->kinds->kinds)] = true;
@@ -288,13 +277,8 @@ write_identifiers(bulk_state *s, cdp_bulk_changes *changes)
 static void
 touch_existing_contacts(bulk_state *s)
 {
-	int32		ncomp = s->result.ncomponents;
-	int64	   *ids = palloc(sizeof(int64) * Max(ncomp, 1));
-	int			n = 0;
-
-	for (int32 k = 0; k < ncomp; k++)
-		if (s->component_existing[k])
-			ids[n++] = s->component_contact[k];
+	int			n;
+	int64	   *ids = existing_survivors(s, &n);
 	for (int start = 0; start < n; start += BULK_BATCH)
 	{
 		Datum		args[1] = {cdp_int8_array(ids + start, Min(BULK_BATCH, n - start))};
