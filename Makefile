@@ -51,7 +51,8 @@ OBJS = \
 	src/segment/segment_membership.o \
 	src/segment/segment_pass.o \
 	src/activation/changes.o \
-	src/activation/changes_bulk.o
+	src/activation/changes_bulk.o \
+	src/citus/citus.o
 
 # The install script, in dependency order.
 SQL_SOURCES = \
@@ -80,7 +81,9 @@ SQL_SOURCES = \
 	src/segment/membership.sql \
 	src/activation/views.sql \
 	src/activation/roles.sql \
-	src/activation/ingest.sql
+	src/activation/ingest.sql \
+	src/citus/distribute.sql \
+	src/citus/identity.sql
 
 # Upgrade scripts made from the sources (so they cannot drift from the install
 # script) are built; hand-written ones in src/updates are installed as they are.
@@ -125,7 +128,8 @@ cdp--$(EXTVERSION).sql: $(SQL_SOURCES) cdp.control
 # then 0.3.0-after.sql.  test/t/upgrade.sh compares the result with a fresh
 # install.  Upgrades of older releases are frozen files in src/updates.
 UPGRADE_NEW_SOURCES = src/identifier/email_address_type.sql src/activation/changes.sql \
-	src/segment/membership.sql src/activation/views.sql src/activation/roles.sql src/activation/ingest.sql
+	src/segment/membership.sql src/activation/views.sql src/activation/roles.sql src/activation/ingest.sql \
+	src/citus/distribute.sql src/citus/identity.sql
 UPGRADE_FUNCTION_SOURCES = $(filter-out $(UPGRADE_NEW_SOURCES),$(SQL_SOURCES))
 
 src/updates/cdp--0.2.0--0.3.0.sql: src/updates/0.3.0-before.sql $(UPGRADE_NEW_SOURCES) \

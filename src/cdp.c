@@ -4,6 +4,7 @@
  *	  "cdp." prefix and helpers shared by every concept folder.
  */
 #include "cdp.h"
+#include "citus/citus.h"
 
 #include "identifier/phone_core.h"
 #include "mb/pg_wchar.h"
@@ -42,6 +43,22 @@ _PG_init(void)
 							   PGC_USERSET,
 							   0,
 							   check_default_region, NULL, NULL);
+	DefineCustomStringVariable("cdp.citus_origin_txid",
+							   "On a Citus worker: the coordinator transaction a write of cdp's belongs to.",
+							   "Set by cdp's functions on the coordinator, sent to the workers by Citus.",
+							   &cdp_citus_origin_txid_guc,
+							   "",
+							   PGC_USERSET,
+							   GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE | GUC_DISALLOW_IN_FILE,
+							   NULL, NULL, NULL);
+	DefineCustomBoolVariable("cdp.citus_moving",
+							 "On a Citus worker: the rows written are moved from one contact to another by a merge.",
+							 "Set by cdp's merge and unmerge on the coordinator, sent to the workers by Citus.",
+							 &cdp_citus_moving,
+							 false,
+							 PGC_USERSET,
+							 GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE | GUC_DISALLOW_IN_FILE,
+							 NULL, NULL, NULL);
 #if PG_VERSION_NUM >= 150000
 	MarkGUCPrefixReserved("cdp");
 #else

@@ -6,16 +6,19 @@
  *	  checked and the triggers fired.
  */
 #include "copy_rows.h"
+#include "citus/citus.h"
 
 #include "access/table.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "commands/copy.h"
 #include "executor/executor.h"
+#include "executor/spi.h"
 #include "mb/pg_wchar.h"
 #include "nodes/makefuncs.h"
 #include "nodes/value.h"
 #include "parser/parse_relation.h"
+#include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/rls.h"
@@ -118,9 +121,63 @@ cdp_copy_full(cdp_copy *copy)
  * check COPY makes (INSERT on the columns).  The text is in the server's
  * encoding, whatever the client's.
  */
+/*
+ * On Citus: CopyFrom into a temporary table of the columns, then INSERT ...
+ * SELECT into the distributed table, which Citus sends to the shards.
+ */
+static pg_noinline Oid
+citus_staging(cdp_copy *copy)
+{
+	char	   *target = quote_qualified_identifier(get_namespace_name(get_rel_namespace(copy->relid)),
+													get_rel_name(copy->relid));
+	char	   *staging = psprintf("cdp_copy_%s", get_rel_name(copy->relid));
+	StringInfoData columns;
+	ListCell   *lc;
+	Oid			relid;
+
+	initStringInfo(&columns);
+	foreach(lc, copy->columns)
+		appendStringInfo(&columns, "%s%s", columns.len > 0 ? ", " : "", quote_identifier(strVal(lfirst(lc))));
+	relid = get_relname_relid(staging, LookupCreationNamespace("pg_temp"));
+	if (!OidIsValid(relid))
+	{
+		SPI_connect();
+		if (SPI_execute(psprintf("CREATE TEMPORARY TABLE %s ON COMMIT DROP AS SELECT %s FROM %s WITH NO DATA",
+								 quote_identifier(staging), columns.data, target), false, 0) < 0)
+			elog(ERROR, "could not create the staging table of %s", target);
+		SPI_finish();
+		relid = get_relname_relid(staging, LookupCreationNamespace("pg_temp"));
+	}
+	return relid;
+}
+
+static pg_noinline void
+citus_insert_staged(cdp_copy *copy, Oid staging)
+{
+	char	   *target = quote_qualified_identifier(get_namespace_name(get_rel_namespace(copy->relid)),
+													get_rel_name(copy->relid));
+	char	   *temp = quote_qualified_identifier("pg_temp", get_rel_name(staging));
+	StringInfoData columns;
+	ListCell   *lc;
+
+	initStringInfo(&columns);
+	foreach(lc, copy->columns)
+		appendStringInfo(&columns, "%s%s", columns.len > 0 ? ", " : "", quote_identifier(strVal(lfirst(lc))));
+	/* the workers' shards capture the rows with this transaction's id */
+	cdp_citus_note_write(0);
+	SPI_connect();
+	if (SPI_execute(psprintf("INSERT INTO %s (%s) SELECT %s FROM %s", target, columns.data, columns.data, temp),
+					false, 0) < 0 ||
+		(copy->citus_also != NULL && SPI_execute(psprintf(copy->citus_also, temp), false, 0) < 0) ||
+		SPI_execute(psprintf("TRUNCATE %s", temp), false, 0) < 0)
+		elog(ERROR, "could not write the staged rows of %s", target);
+	SPI_finish();
+}
+
 void
 cdp_copy_flush(cdp_copy *copy)
 {
+	Oid			target;
 	Relation	rel;
 	ParseState *pstate;
 	ParseNamespaceItem *nsitem;
@@ -133,7 +190,8 @@ cdp_copy_flush(cdp_copy *copy)
 		return;
 	Assert(copy_source == NULL);
 
-	rel = table_open(copy->relid, RowExclusiveLock);
+	target = cdp_citus_mode() ? citus_staging(copy) : copy->relid;
+	rel = table_open(target, RowExclusiveLock);
 	pstate = make_parsestate(NULL);
 	nsitem = addRangeTableEntryForRelation(pstate, rel, RowExclusiveLock, NULL, false, false);
 	rte = nsitem->p_rte;
@@ -149,7 +207,8 @@ cdp_copy_flush(cdp_copy *copy)
 		rte->insertedCols = bms_add_member(rte->insertedCols,
 										   attnum - FirstLowInvalidHeapAttributeNumber);
 	}
-	ExecCheckRTPerms(pstate->p_rtable, true);
+	if (target == copy->relid)
+		ExecCheckRTPerms(pstate->p_rtable, true);
 	/* COPY FROM cannot apply row-level security policies: it refuses, and so do we */
 	if (check_enable_rls(copy->relid, InvalidOid, false) == RLS_ENABLED)
 		ereport(ERROR,
@@ -177,6 +236,9 @@ cdp_copy_flush(cdp_copy *copy)
 
 	free_parsestate(pstate);
 	table_close(rel, NoLock);
+	/* the INSERT checks the target's privileges */
+	if (target != copy->relid)
+		citus_insert_staged(copy, target);
 	/* what follows in this transaction sees the rows */
 	CommandCounterIncrement();
 

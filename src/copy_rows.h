@@ -19,6 +19,13 @@ typedef struct cdp_copy
 	bool		row_open;		/* a field of the current row is written */
 	int64		rows;			/* rows in buf */
 	int64		written;		/* rows written by earlier flushes */
+
+	/*
+	 * On Citus (where CopyFrom would write the coordinator's own empty table)
+	 * the rows go through a temporary table and INSERT ... SELECT; then this
+	 * statement runs too, %s standing for the temporary table.
+	 */
+	const char *citus_also;
 } cdp_copy;
 
 extern void cdp_copy_begin(cdp_copy *copy, const char *schema, const char *table,

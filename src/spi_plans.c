@@ -4,6 +4,7 @@
  *	  kept; the plan cache replans them after DDL.
  */
 #include "spi_plans.h"
+#include "citus/citus.h"
 
 #include "catalog/pg_type.h"
 #include "utils/array.h"
@@ -14,23 +15,35 @@ cdp_execute(cdp_query *query, Datum *values, const char *nulls,
 			bool read_only, long count)
 {
 	int			rc;
+	bool		citus = cdp_citus_mode();
+	const char *sql = (citus && query->citus_sql != NULL) ? query->citus_sql : query->sql;
 
+	/* cdp.distribute ran since the plan was made */
+	if (query->plan != NULL && query->planned_for_citus != citus)
+	{
+		SPI_freeplan(query->plan);
+		query->plan = NULL;
+	}
 	if (query->plan == NULL)
 	{
-		SPIPlanPtr	plan = SPI_prepare_cursor(query->sql, query->nargs, query->argtypes,
-											  query->cursor_options);
+		int			options = query->cursor_options;
+		SPIPlanPtr	plan;
 
+		if (citus)
+			options = (options & ~CURSOR_OPT_GENERIC_PLAN) | CURSOR_OPT_CUSTOM_PLAN;
+		plan = SPI_prepare_cursor(sql, query->nargs, query->argtypes, options);
 		if (plan == NULL)
 			elog(ERROR, "SPI_prepare failed for \"%s\": %s",
-				 query->sql, SPI_result_code_string(SPI_result));
+				 sql, SPI_result_code_string(SPI_result));
 		if (SPI_keepplan(plan) != 0)
 			elog(ERROR, "SPI_keepplan failed");
 		query->plan = plan;
+		query->planned_for_citus = citus;
 	}
 	rc = SPI_execute_plan(query->plan, values, nulls, read_only, count);
 	if (rc < 0)
 		elog(ERROR, "SPI_execute_plan failed for \"%s\": %s",
-			 query->sql, SPI_result_code_string(rc));
+			 sql, SPI_result_code_string(rc));
 	return rc;
 }
 

@@ -22,6 +22,14 @@ typedef struct cdp_query
 	 */
 	int			cursor_options;
 	SPIPlanPtr	plan;
+
+	/*
+	 * The statement on a distributed cdp (cdp.distribute), when it must be
+	 * another there; plans there are made per call (Citus cannot route a
+	 * generic plan that does not pin the distribution column).
+	 */
+	const char *citus_sql;
+	bool		planned_for_citus;
 } cdp_query;
 
 extern int	cdp_execute(cdp_query *query, Datum *values, const char *nulls,

@@ -17,13 +17,14 @@ SELECT unnest(names), class FROM (VALUES
     ('writer', ARRAY['resolve', 'resolve_all', 'track', 'ingest', 'set_profile', 'remove_profile', 'tag', 'untag',
                      'classify', 'unclassify', 'update_contact', 'refresh_contact_type', 'archive', 'restore',
                      'create_organization', 'move_organization', 'set_organization_profile', 'add_member',
-                     'remove_member', 'create_document', 'update_document', 'consume', 'refresh_segment']),
+                     'remove_member', 'create_document', 'update_document', 'consume', 'refresh_segment',
+                     'begin_write']),
     ('admin', ARRAY['define_profile', 'alter_profile', 'drop_profile', 'define_document_template',
                     'alter_document_template', 'drop_document_template', 'define_taxonomy', 'add_term',
                     'create_segment', 'alter_segment', 'drop_segment', 'create_view', 'drop_view', 'refresh_view',
                     'schedule_refresh', 'unschedule_refresh', 'set_trait_mapping', 'drop_trait_mapping',
                     'prune_ingested_messages', 'cleanup_ghosts', 'merge_contacts', 'unmerge', 'forget_contact']),
-    ('owner', ARRAY['create_roles']),
+    ('owner', ARRAY['create_roles', 'distribute']),
     ('public', ARRAY['email', 'email_address', 'phone', 'normalize_email', 'normalize_phone', 'normalize_identifier',
                      'is_valid_identifier', 'email_info', 'phone_info', 'segment_to_jsonb', 'jsonb_to_segment'])) v(class, names);
 -- Every function of schema cdp with its expected class (NULL: unclassified).

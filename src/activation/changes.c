@@ -31,6 +31,7 @@
 #include "cdp.h"
 #include "spi_plans.h"
 #include "activation/changes.h"
+#include "citus/citus.h"
 #include "segment/segment_membership.h"
 
 #include "access/htup_details.h"
@@ -44,6 +45,7 @@
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/fmgroids.h"
+#include "utils/guc.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -57,7 +59,10 @@ static const char *const bookkeeping[] = {"updated_at", "last_seen_at", "first_s
 static cdp_query insert_change = {
 	"INSERT INTO cdp.changes (object_type, object_id, contact_id, action, diff)"
 	" VALUES ($1, $2, $3, $4, $5)",
-	5, {TEXTOID, INT8OID, INT8OID, TEXTOID, JSONBOID}, CURSOR_OPT_GENERIC_PLAN
+	5, {TEXTOID, INT8OID, INT8OID, TEXTOID, JSONBOID}, CURSOR_OPT_GENERIC_PLAN,
+	/* on a worker, the coordinator's transaction (citus.c) */
+	.citus_sql = "INSERT INTO cdp.changes (txid, object_type, object_id, contact_id, action, diff)"
+	" VALUES (cdp_internal.origin_txid(), $1, $2, $3, $4, $5)"
 };
 
 /* The lookup queries of trigger arguments, each prepared once per backend. */
@@ -341,6 +346,10 @@ is_skipped_column(Capture *cap, int attno)
 
 	if (att->attisdropped || attno == cap->id_attno || attno == cap->label.attno)
 		return true;
+	/* the contact a document's row carries on Citus is its key, not a field */
+	if (cap->action == CAPTURE_UPDATE && cap->contact_from == CONTACT_COLUMN &&
+		cap->contact.query == NULL && attno == cap->contact.attno)
+		return true;
 	for (int i = 0; i < lengthof(bookkeeping); i++)
 		if (strcmp(NameStr(att->attname), bookkeeping[i]) == 0)
 			return true;
@@ -430,9 +439,18 @@ write_change(Capture *cap, RowSide *about, const char *action, Jsonb *diff)
 				break;
 			}
 	}
+	/* on Citus a change is stored with its contact: 0 stands for none */
+	if (nulls[2] == 'n' && cdp_citus_mode())
+	{
+		values[2] = Int64GetDatum(0);
+		nulls[2] = ' ';
+	}
 	values[3] = CStringGetTextDatum(action);
 	values[4] = JsonbPGetDatum(diff);
 	cdp_execute(&insert_change, values, nulls, false, 0);
+	/* a worker's shard: the coordinator notifies and runs the pass (citus.c) */
+	if (cdp_citus_on_worker())
+		return;
 	Async_Notify("cdp_changes", "");
 	if (strcmp(cap->object_type, "organization") == 0)
 		cdp_segments_note_change(cap->relid, true, about->object_id);
@@ -564,14 +582,45 @@ cdp_capture_change(PG_FUNCTION_ARGS)
 		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event))
 		elog(ERROR, "cdp_capture_change must run as an AFTER ... FOR EACH ROW trigger");
 
-	if (restored_by_copy(trigdata->tg_relation))
+	/*
+	 * On a Citus worker a COPY into a shard is Citus routing a write of a cdp
+	 * function (which sent its transaction id, citus.c), or Citus moving rows
+	 * (distributing a table, moving a shard): only the first is a change.
+	 */
+	if (restored_by_copy(trigdata->tg_relation) &&
+		(!cdp_citus_on_worker() || !cdp_citus_write_sent()))
 		return PointerGetDatum(NULL);
 	/* a bulk writer records its rows itself (changes_bulk.c) */
 	if (cdp_capture_suppressed)
 		return PointerGetDatum(NULL);
+	/* cdp.distribute copying the tables into Citus's shards moves, not changes */
+	{
+		const char *distributing = GetConfigOption("cdp_internal.distributing", true, false);
+
+		if (distributing != NULL && strcmp(distributing, "on") == 0)
+			return PointerGetDatum(NULL);
+	}
 
 	SPI_connect();
 	read_arguments(&cap, trigdata->tg_trigger, trigdata->tg_relation);
+
+	/*
+	 * On Citus, organizations and merges are reference tables, written on
+	 * every node: their changes are captured once, on the coordinator.
+	 */
+	if ((cap.action == CAPTURE_MERGE || strcmp(cap.object_type, "organization") == 0) &&
+		cdp_citus_on_worker())
+	{
+		SPI_finish();
+		return PointerGetDatum(NULL);
+	}
+
+	/* a document moved by a merge on Citus: citus_move_documents records it */
+	if (cdp_citus_moving && strcmp(cap.object_type, "document") == 0 && cdp_citus_on_worker())
+	{
+		SPI_finish();
+		return PointerGetDatum(NULL);
+	}
 
 	if (cap.action == CAPTURE_MERGE)
 	{
@@ -613,6 +662,9 @@ cdp_capture_change(PG_FUNCTION_ARGS)
 
 		diff = build_diff(&cap, old.present ? &old : NULL, new.present ? &new : NULL,
 						  !(old.present && new.present));
+		/* moved by a merge on Citus: recorded as the one-node UPDATE's move */
+		if (cdp_citus_moving && cdp_citus_on_worker())
+			row_action = "update";
 		if (diff != NULL && !about->object_null)
 			write_change(&cap, about,
 						 cap.action == CAPTURE_ROW ? row_action : "update", diff);

@@ -203,6 +203,10 @@ BEGIN
         IF fresh THEN
             cur.batch_snapshot := cdp_internal.batch_snapshot();
             cur.batch_last_id := 0;
+            -- on Citus, what the snapshot shows committed is on the workers too
+            IF cdp_internal.citus_mode() THEN
+                PERFORM cdp_internal.wait_for_commits();
+            END IF;
         END IF;
         got := 0;
         -- a transaction below done's xmin is visible in it: the range bounds the scan
@@ -216,6 +220,8 @@ BEGIN
              ORDER BY ch.id
              LIMIT remaining
         LOOP
+            -- on Citus a change about no contact is stored with contact 0
+            change.contact_id := nullif(change.contact_id, 0);
             RETURN NEXT change;
             got := got + 1;
             cur.batch_last_id := change.id;

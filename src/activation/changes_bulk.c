@@ -6,6 +6,7 @@
  */
 #include "cdp.h"
 #include "activation/changes.h"
+#include "citus/citus.h"
 #include "segment/segment_membership.h"
 
 #include "access/xact.h"
@@ -87,6 +88,12 @@ diff_text(cdp_bulk_changes *changes, const char *prefix, const char *key, const 
 static void
 write_change(cdp_bulk_changes *changes, int64 contact, const char *action, Oid relid)
 {
+	/* on Citus the rows are captured on the workers' shards (citus.c) */
+	if (cdp_citus_mode())
+	{
+		cdp_segments_note_change(relid, false, contact);
+		return;
+	}
 	cdp_copy_text(&changes->copy, changes->txid);
 	cdp_copy_text(&changes->copy, "contact");
 	cdp_copy_int8(&changes->copy, contact);

@@ -73,10 +73,11 @@ BEGIN
         RAISE EXCEPTION 'attribute "%" of profile "%" does not exist', attribute_slug, profile_slug
             USING ERRCODE = '42703';
     END IF;
-    INSERT INTO cdp.trait_mappings AS m (trait, object_type, profile, attribute)
-    VALUES (trait, scope, profile_slug, attribute_slug)
+    -- set_at from EXCLUDED: Citus allows no volatile function in DO UPDATE SET
+    INSERT INTO cdp.trait_mappings AS m (trait, object_type, profile, attribute, set_at)
+    VALUES (trait, scope, profile_slug, attribute_slug, now())
     ON CONFLICT ON CONSTRAINT trait_mappings_pkey DO UPDATE
-        SET profile = EXCLUDED.profile, attribute = EXCLUDED.attribute, set_at = now();
+        SET profile = EXCLUDED.profile, attribute = EXCLUDED.attribute, set_at = EXCLUDED.set_at;
     RETURN scope;
 END
 $$;

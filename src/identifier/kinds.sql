@@ -90,6 +90,11 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    -- a reference table: on Citus this runs on every node's copy, and the
+    -- coordinator's does the work (cdp_internal.citus_on_worker)
+    IF cdp_internal.citus_on_worker() THEN
+        RETURN NULL;
+    END IF;
     IF NEW.kind IN ('external_id', 'oauth', 'email', 'phone', 'uuid', 'anonymous') THEN
         INSERT INTO cdp_internal.builtin_kind_settings AS s
         VALUES (NEW.kind, NEW.title, NEW.slugs, NEW.max_per_contact, NEW.priority, NEW.matchable,
@@ -115,6 +120,11 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    -- a reference table: on Citus this runs on every node's copy, and the
+    -- coordinator's does the work (cdp_internal.citus_on_worker)
+    IF cdp_internal.citus_on_worker() THEN
+        RETURN NULL;
+    END IF;
     UPDATE cdp.identifier_kinds k
        SET title = NEW.title, slugs = NEW.slugs, max_per_contact = NEW.max_per_contact,
            priority = NEW.priority, matchable = NEW.matchable,

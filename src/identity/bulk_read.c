@@ -117,7 +117,11 @@ static cdp_query lookup_query = {
 	"  FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS u(kind, value, n),"
 	"       LATERAL (SELECT s.id, s.contact_id FROM cdp.identifiers s"
 	"                 WHERE s.kind = u.kind AND s.value = u.value LIMIT 1) i",
-	2, {TEXTARRAYOID, TEXTARRAYOID}
+	2, {TEXTARRAYOID, TEXTARRAYOID},
+	/* Citus pushes a join with the array to the shards of the value index */
+	.citus_sql = "SELECT u.n, x.identifier_id, x.contact_id"
+	"  FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS u(kind, value, n)"
+	"  JOIN cdp.identifier_index x ON x.value = u.value AND x.kind = u.kind"
 };
 
 static int

@@ -222,6 +222,8 @@ write_identifiers(bulk_state *s, cdp_bulk_changes *changes)
 			seen[s->links[e].value] = true;
 
 	cdp_copy_begin(&identifiers, "cdp", "identifiers", columns, lengthof(columns));
+	identifiers.citus_also = "INSERT INTO cdp.identifier_index (value, kind, contact_id, identifier_id)"
+		" SELECT value, kind, contact_id, id FROM %s";
 	for (int32 v = 0; v < s->nvalues; v++)
 	{
 		bulk_value *value = &s->values[v];

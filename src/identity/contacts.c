@@ -5,6 +5,7 @@
  *	  column true, and recording refused links.
  */
 #include "cdp.h"
+#include "citus/citus.h"
 #include "identity/identity.h"
 
 #include "catalog/pg_type.h"
@@ -48,7 +49,9 @@ static cdp_query follow_query = {
 	"     FROM cdp.contacts c JOIN chain ON c.id = chain.merged_into"
 	"    WHERE chain.depth < 1000)"
 	"SELECT start, id FROM chain WHERE merged_into IS NULL",
-	1, {INT8ARRAYOID}
+	1, {INT8ARRAYOID},
+	/* tombstones lead straight to their live contact; Citus has no recursive CTEs on shards */
+	.citus_sql = "SELECT c.id, coalesce(c.merged_into, c.id) FROM cdp.contacts c WHERE c.id = ANY($1)"
 };
 
 static cdp_query type_query = {
@@ -72,7 +75,8 @@ static cdp_query blocked_query = {
 	"   AND coalesce(a.merged_into, a.id) <> coalesce(b.merged_into, b.id)"
 	" ORDER BY (a.merged_into IS NOT NULL)::int + (b.merged_into IS NOT NULL)::int,"
 	"          m.contact_a, m.contact_b",
-	2, {INT8OID, INT8OID}
+	2, {INT8OID, INT8OID},
+	.citus_sql = "SELECT end_a, end_b FROM cdp_internal.citus_merge_blocked($1, $2)"
 };
 
 /*
@@ -127,12 +131,14 @@ cdp_lock_live_contacts(const int64 *ids, int n, cdp_contact_lock mode, int64 *li
 {
 	int64	   *sorted;
 	int64	   *again;
+	int			round;
 
 	if (n <= 0)
 		return;
 	sorted = palloc(sizeof(int64) * n);
 	again = palloc(sizeof(int64) * n);
-	for (int round = 0; round < CDP_LOCK_ROUNDS; round++)
+
+	for (round = 0; round < CDP_LOCK_ROUNDS; round++)
 	{
 		Datum		args[1];
 		int			nsorted = 0;
@@ -155,19 +161,42 @@ cdp_lock_live_contacts(const int64 *ids, int n, cdp_contact_lock mode, int64 *li
 			nsorted = k;
 		}
 
-		args[0] = cdp_int8_array(sorted, nsorted);
-		cdp_execute(&lock_live_set_query[mode], args, NULL, false, 0);
-		if (SPI_processed != (uint64) nsorted)
-			continue;			/* one was merged or deleted while we waited */
+		if (cdp_citus_mode())
+		{
+			/* Citus locks rows of one shard per statement: one by one, in order */
+			uint64		locked = 0;
+
+			for (int i = 0; i < nsorted; i++)
+			{
+				args[0] = Int64GetDatum(sorted[i]);
+				cdp_execute(&lock_live_query[mode], args, NULL, false, 1);
+				locked += SPI_processed;
+			}
+			if (locked != (uint64) nsorted)
+				continue;
+		}
+		else
+		{
+			args[0] = cdp_int8_array(sorted, nsorted);
+			cdp_execute(&lock_live_set_query[mode], args, NULL, false, 0);
+			if (SPI_processed != (uint64) nsorted)
+				continue;		/* one was merged or deleted while we waited */
+		}
 		if (!followed)
-			return;				/* every id is a live row we now hold */
+			break;				/* every id is a live row we now hold */
 
 		/* a tombstone: does it still lead to the row we hold? */
 		follow_tombstones(ids, n, again);
 		for (int i = 0; i < n; i++)
 			same &= (again[i] == live[i]);
 		if (same)
-			return;
+			break;
+	}
+	if (round < CDP_LOCK_ROUNDS)
+	{
+		for (int i = 0; i < n; i++)
+			cdp_citus_note_write(live[i]);
+		return;
 	}
 	ereport(ERROR,
 			(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
@@ -189,8 +218,10 @@ cdp_lock_contact(int64 id, cdp_contact_lock mode)
 
 	cdp_execute(&lock_live_query[mode], args, NULL, false, 1);
 	if (SPI_processed == 1)
-		return id;
-	cdp_lock_live_contacts(&id, 1, mode, &live);
+		live = id;
+	else
+		cdp_lock_live_contacts(&id, 1, mode, &live);
+	cdp_citus_note_write(live);
 	return live;
 }
 

@@ -6,6 +6,7 @@
  *	  contacts holding those values, in ascending id order until none moved.
  */
 #include "cdp.h"
+#include "citus/citus.h"
 #include "identity/identity.h"
 
 #include "access/xact.h"
@@ -277,6 +278,11 @@ cdp_lock_value_owners(cdp_owner_lookup lookup, void *arg, cdp_locked_contacts *l
 	int64	   *preset;
 	int			npreset;
 
+	/*
+	 * On Citus, before the subtransaction: Citus forgets a SET LOCAL sent
+	 * inside one when it ends (citus.c)
+	 */
+	cdp_citus_note_write(0);
 	preset = unlocked_owners(lookup, arg, &empty, &npreset);
 	*locked = empty;
 	if (npreset == 0)

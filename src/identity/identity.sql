@@ -112,31 +112,47 @@ SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION cdp.unmerge(bigint) IS
     'Undo a merge: restore the absorbed contact with what came from it, mark the merge undone, block the pair';
 
+-- PL/pgSQL, one contact per statement: Citus can run neither a recursive
+-- query over a distributed table nor an SQL function's parameterised one.
 CREATE FUNCTION cdp.current_contact(id bigint) RETURNS bigint
-LANGUAGE sql STABLE STRICT PARALLEL SAFE
+LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    WITH RECURSIVE chain(id, merged_into, depth) AS (
-        SELECT c.id, c.merged_into, 0 FROM cdp.contacts c WHERE c.id = current_contact.id
-        UNION ALL
-        SELECT c.id, c.merged_into, chain.depth + 1
-          FROM cdp.contacts c JOIN chain ON c.id = chain.merged_into
-         WHERE chain.depth < 1000)
-    SELECT chain.id FROM chain WHERE chain.merged_into IS NULL
+DECLARE
+    here bigint := id;
+    next bigint;
+BEGIN
+    FOR depth IN 0..1000 LOOP
+        SELECT c.merged_into INTO next FROM cdp.contacts c WHERE c.id = here;
+        IF NOT FOUND THEN
+            RETURN NULL;
+        ELSIF next IS NULL THEN
+            RETURN here;
+        END IF;
+        here := next;
+    END LOOP;
+    RETURN NULL;
+END
 $$;
 COMMENT ON FUNCTION cdp.current_contact(bigint) IS
     'The live contact an id leads to, following merge tombstones; NULL for unknown ids';
 
 -- A live contact and every tombstone leading to it: one person.
 CREATE FUNCTION cdp_internal.contact_family(live bigint) RETURNS SETOF bigint
-LANGUAGE sql STABLE STRICT
+LANGUAGE plpgsql STABLE STRICT
 SET search_path = pg_catalog, pg_temp
 AS $$
-    WITH RECURSIVE family(id) AS (
-        SELECT live
-        UNION
-        SELECT c.id FROM cdp.contacts c JOIN family f ON c.merged_into = f.id)
-    SELECT id FROM family
+DECLARE
+    family bigint[] := ARRAY[live];
+    frontier bigint[] := ARRAY[live];
+BEGIN
+    WHILE cardinality(frontier) > 0 LOOP
+        frontier := ARRAY(SELECT c.id FROM cdp.contacts c
+                           WHERE c.merged_into = ANY (frontier) AND c.id <> ALL (family));
+        family := family || frontier;
+    END LOOP;
+    RETURN QUERY SELECT unnest(family);
+END
 $$;
 
 -- A lookup never raises on a messy value (no stored identifier can hold a
@@ -147,6 +163,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     kind_normalizer text;
+    normalized text;
     found bigint;
 BEGIN
     IF kind IS NULL OR value IS NULL THEN
@@ -162,11 +179,16 @@ BEGIN
     IF NOT cdp_internal.is_valid_value(kind_normalizer, value, region) THEN
         RETURN NULL;
     END IF;
-    SELECT cdp.current_contact(i.contact_id) INTO found
-      FROM cdp.identifiers i
-     WHERE i.kind = find_contact.kind
-       AND i.value = cdp_internal.normalize_value(kind_normalizer, find_contact.value, find_contact.region);
-    RETURN found;
+    normalized := cdp_internal.normalize_value(kind_normalizer, find_contact.value, find_contact.region);
+    IF cdp_internal.citus_mode() THEN
+        -- one shard: the value index (README "Scaling out on Citus")
+        SELECT x.contact_id INTO found FROM cdp.identifier_index x
+         WHERE x.value = normalized AND x.kind = find_contact.kind;
+    ELSE
+        SELECT i.contact_id INTO found FROM cdp.identifiers i
+         WHERE i.kind = find_contact.kind AND i.value = normalized;
+    END IF;
+    RETURN cdp.current_contact(found);
 END
 $$;
 COMMENT ON FUNCTION cdp.find_contact(text, text, text) IS
@@ -224,6 +246,8 @@ DECLARE
     live bigint;
     person bigint[];
     member bigint;
+    kinds text[];
+    vals text[];
 BEGIN
     IF id IS NULL THEN
         RAISE EXCEPTION 'contact id must not be null' USING ERRCODE = 'null_value_not_allowed';
@@ -233,9 +257,10 @@ BEGIN
         RAISE EXCEPTION 'contact % does not exist', id USING ERRCODE = 'undefined_object';
     END IF;
     -- the values the person holds now; more may come before the contact lock
+    person := ARRAY(SELECT cdp_internal.contact_family(live));
     PERFORM cdp_internal.lock_identifier_values(coalesce(array_agg(i.kind), '{}'), coalesce(array_agg(i.value), '{}'))
        FROM cdp.identifiers i
-      WHERE i.contact_id IN (SELECT cdp_internal.contact_family(live));
+      WHERE i.contact_id = ANY (person);
     -- the live contact, then its tombstones: nobody changes a tombstone
     -- without holding the live contact, so this order cannot deadlock
     live := cdp_internal.lock_contact(id, true);
@@ -246,15 +271,19 @@ BEGIN
        FROM cdp.identifiers i WHERE i.contact_id = ANY (person);
 
     PERFORM cdp_internal.ensure_salt();
+    -- hashed here, not inside a query over the identifiers: on Citus that
+    -- query runs on the workers, where the hash cannot read the salt
+    SELECT coalesce(array_agg(i.kind), '{}'), coalesce(array_agg(i.value), '{}') INTO kinds, vals
+      FROM cdp.identifiers i WHERE i.contact_id = ANY (person);
     INSERT INTO cdp.suppressions (kind, value_hash)
-    SELECT i.kind, cdp_internal.identifier_hash(i.kind, i.value)
-      FROM cdp.identifiers i WHERE i.contact_id = ANY (person)
+    SELECT v.kind, cdp_internal.identifier_hash(v.kind, v.value)
+      FROM unnest(kinds, vals) AS v(kind, value)
     ON CONFLICT DO NOTHING;
 
     DELETE FROM cdp.identity_conflicts ic
      WHERE ic.contact_id = ANY (person) OR ic.other_contact_id = ANY (person)
-        OR (ic.kind, ic.value) IN (SELECT i.kind, i.value FROM cdp.identifiers i
-                                    WHERE i.contact_id = ANY (person));
+        OR (ic.kind, ic.value) IN (SELECT * FROM unnest(kinds, vals));
+    PERFORM cdp_internal.unindex_identifiers(person);
     DELETE FROM cdp.identifiers i WHERE i.contact_id = ANY (person);
     FOREACH member IN ARRAY person LOOP
         PERFORM cdp_internal.model_forget(member);
@@ -262,6 +291,10 @@ BEGIN
     DELETE FROM cdp.merges m WHERE m.survivor_id = ANY (person) OR m.absorbed_id = ANY (person);
     DELETE FROM cdp.merge_blocks b WHERE b.contact_a = ANY (person) OR b.contact_b = ANY (person);
     UPDATE cdp.contacts c SET merged_into = NULL WHERE c.id = ANY (person);
+    IF cdp_internal.citus_mode() THEN
+        -- on Citus the trigger that does this on one node runs on the shards
+        PERFORM cdp_internal.leave_segments(person);
+    END IF;
     DELETE FROM cdp.contacts c WHERE c.id = ANY (person);
     -- last: the deletions above wrote the values they removed to the change feed
     PERFORM cdp_internal.forget_changes(person, live);
@@ -276,9 +309,11 @@ COMMENT ON FUNCTION cdp.forget_contact(bigint) IS
 -- (NULL: all).
 CREATE FUNCTION cdp_internal.deletable_ghosts(cutoff timestamptz, candidates bigint[] DEFAULT NULL)
 RETURNS SETOF bigint
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
+BEGIN
+    RETURN QUERY
     SELECT c.id
       FROM cdp.contacts c
      WHERE (candidates IS NULL OR c.id = ANY (candidates))
@@ -290,7 +325,8 @@ AS $$
        AND NOT EXISTS (SELECT 1 FROM cdp.contacts t WHERE t.merged_into = c.id)
        AND NOT EXISTS (SELECT 1 FROM cdp.merges m WHERE c.id IN (m.survivor_id, m.absorbed_id))
        AND NOT EXISTS (SELECT 1 FROM cdp.merge_blocks b WHERE c.id IN (b.contact_a, b.contact_b))
-     ORDER BY c.id
+     ORDER BY c.id;
+END
 $$;
 
 -- A ghost that a concurrent write (a resolve touching it, a set_profile, a
@@ -325,10 +361,14 @@ BEGIN
     END IF;
     DELETE FROM cdp.identity_conflicts ic
      WHERE ic.contact_id = ANY (ghosts) OR ic.other_contact_id = ANY (ghosts);
+    PERFORM cdp_internal.unindex_identifiers(ghosts);
     DELETE FROM cdp.identifiers i WHERE i.contact_id = ANY (ghosts);
     FOREACH ghost IN ARRAY ghosts LOOP
         PERFORM cdp_internal.model_forget(ghost);
     END LOOP;
+    IF cdp_internal.citus_mode() THEN
+        PERFORM cdp_internal.leave_segments(ghosts);
+    END IF;
     DELETE FROM cdp.contacts c WHERE c.id = ANY (ghosts);
     RETURN cardinality(ghosts);
 END

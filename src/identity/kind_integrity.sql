@@ -36,6 +36,11 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    -- a reference table: on Citus this runs on every node's copy, and the
+    -- coordinator's does the work (cdp_internal.citus_on_worker)
+    IF cdp_internal.citus_on_worker() THEN
+        RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
+    END IF;
     IF TG_OP = 'UPDATE' THEN
         IF NEW.kind IS DISTINCT FROM OLD.kind THEN
             UPDATE cdp.identifiers SET kind = NEW.kind WHERE kind = OLD.kind;

@@ -31,7 +31,8 @@ static cdp_query move_identifiers_query = {
 	"SELECT coalesce(jsonb_agg(jsonb_build_object('id', old.id, 'slug', old.slug)"
 	"                          ORDER BY old.id), '[]')"
 	"  FROM old JOIN moved USING (id)",
-	2, {INT8OID, INT8OID}
+	2, {INT8OID, INT8OID},
+	.citus_sql = "SELECT cdp_internal.citus_move_identifiers($1, $2)"
 };
 
 /*
@@ -54,7 +55,8 @@ static cdp_query absorb_contact_query = {
 	"   'survivor', (SELECT to_jsonb(before) FROM before),"
 	"   'repointed', (SELECT coalesce(jsonb_agg(id ORDER BY id), '[]') FROM repointed),"
 	"   'absorbed', (SELECT count(*) FROM absorbed))",
-	2, {INT8OID, INT8OID}
+	2, {INT8OID, INT8OID},
+	.citus_sql = "SELECT cdp_internal.citus_absorb_contact($1, $2)"
 };
 
 static cdp_query model_merge_query = {
@@ -308,7 +310,8 @@ static cdp_query restore_query = {
 	"   WHERE s.id = $1 AND a.id = $2 RETURNING s.id)"
 	"SELECT (SELECT count(*) FROM ids) + (SELECT count(*) FROM absorbed)"
 	"     + (SELECT count(*) FROM tombstones) + (SELECT count(*) FROM survivor)",
-	4, {INT8OID, INT8OID, INT8OID, JSONBOID}
+	4, {INT8OID, INT8OID, INT8OID, JSONBOID},
+	.citus_sql = "SELECT cdp_internal.citus_restore($1, $2, $3, $4)"
 };
 
 static cdp_query model_unmerge_query = {
@@ -363,7 +366,8 @@ static cdp_query prune_snapshots_query = {
 	"                                   WHERE x.id = (e.v #>> '{}')::bigint AND x.contact_id = $2))))"
 	"   ELSE '{}' END"
 	" WHERE m.absorbed_id IN (SELECT node FROM up) AND m.undone_at IS NULL",
-	2, {INT8OID, INT8OID}
+	2, {INT8OID, INT8OID},
+	.citus_sql = "SELECT cdp_internal.citus_prune_snapshots($1, $2)"
 };
 
 /*

@@ -29,7 +29,8 @@ static cdp_query blocks_query = {
 	" WHERE (a.id = ANY($1) OR a.merged_into = ANY($1))"
 	"   AND (b.id = ANY($1) OR b.merged_into = ANY($1))"
 	"   AND coalesce(a.merged_into, a.id) <> coalesce(b.merged_into, b.id)",
-	1, {INT8ARRAYOID}
+	1, {INT8ARRAYOID},
+	.citus_sql = "SELECT live_a, live_b FROM cdp_internal.citus_merge_blocks_among($1)"
 };
 
 static cdp_query kind_counts_query = {

@@ -5,6 +5,7 @@
  *	  rules of DESIGN §5 (merge_rules.c), inside the caller's transaction.
  */
 #include "cdp.h"
+#include "citus/citus.h"
 #include "identity/identity.h"
 
 #include "access/xact.h"
@@ -31,10 +32,25 @@ static cdp_query suppressed_query = {
 #define LOOKUP_BATCH 6
 static cdp_query lookup_queries[LOOKUP_BATCH + 1];
 
+/*
+ * On Citus one value at a time, in the index distributed by value: each
+ * lookup is one shard's (a UNION ALL of lookups is planned across shards).
+ */
+static cdp_query citus_lookup_query = {
+	"SELECT 0, identifier_id, contact_id FROM cdp.identifier_index WHERE value = $2 AND kind = $1",
+	2, {TEXTOID, TEXTOID}
+};
+
 static cdp_query *
 lookup_query(int n)
 {
 	cdp_query  *query = &lookup_queries[n];
+
+	if (cdp_citus_mode())
+	{
+		Assert(n == 1);
+		return &citus_lookup_query;
+	}
 
 	Assert(n >= 1 && n <= LOOKUP_BATCH && 2 * n <= lengthof(query->argtypes));
 	if (query->sql == NULL)
@@ -140,9 +156,11 @@ lookup_items(void *arg, int *nowners)
 	int64	   *owners = palloc(sizeof(int64) * Max(rec->nvalid, 1));
 	int			n = 0;
 
-	for (int start = 0; start < rec->nvalid; start += LOOKUP_BATCH)
+	int			most = cdp_citus_mode() ? 1 : LOOKUP_BATCH;
+
+	for (int start = 0; start < rec->nvalid; start += most)
 	{
-		int			batch = Min(LOOKUP_BATCH, rec->nvalid - start);
+		int			batch = Min(most, rec->nvalid - start);
 		Datum		args[2 * LOOKUP_BATCH];
 
 		for (int i = 0; i < batch; i++)

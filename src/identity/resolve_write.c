@@ -5,8 +5,10 @@
  *	  identifiers on an existing contact, identifiers seen again, and the
  *	  links the merge rules refused (shared with resolve_all).
  */
+#include "citus/citus.h"
 #include "identity/identity.h"
 
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -35,9 +37,17 @@
 	TEXTOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, BOOLARRAYOID, \
 	TEXTARRAYOID, TIMESTAMPTZARRAYOID, BOOLARRAYOID, BOOLOID
 
+/* On Citus the index of values is written with them (distribute.sql). */
 static cdp_query attach_query = {
 	INSERT_IDENTIFIERS_SQL("$1"),
-	11, {INT8OID, IDENTIFIER_ARG_TYPES}, CURSOR_OPT_GENERIC_PLAN
+	11, {INT8OID, IDENTIFIER_ARG_TYPES}, CURSOR_OPT_GENERIC_PLAN,
+	.citus_sql = "WITH ins AS (" INSERT_IDENTIFIERS_SQL("$1") " RETURNING value, kind, contact_id, id)"
+	" INSERT INTO cdp.identifier_index (value, kind, contact_id, identifier_id) SELECT * FROM ins"
+};
+
+/* On Citus a new contact is its own statement: its identifiers are on its shard. */
+static cdp_query citus_new_contact_query = {
+	"INSERT INTO cdp.contacts (last_seen_at) VALUES (now()) RETURNING id", 0, {0}
 };
 
 /* $1 is unused: the contact is created by the same statement. */
@@ -60,7 +70,14 @@ static cdp_query touch_query = {
 	"       is_validated = is_validated OR $2,"
 	"       outreach = coalesce($5, outreach)"
 	" WHERE id = $1",
-	5, {INT8OID, BOOLOID, TEXTOID, TIMESTAMPTZOID, BOOLOID}, CURSOR_OPT_GENERIC_PLAN
+	7, {INT8OID, BOOLOID, TEXTOID, TIMESTAMPTZOID, BOOLOID, INT8OID, TIMESTAMPTZOID}, CURSOR_OPT_GENERIC_PLAN,
+	/* Citus refuses now() inside CASE: $7 is $4 or now() */
+	.citus_sql = "UPDATE cdp.identifiers SET last_seen_at = now(),"
+	"       validation_method = CASE WHEN $2 AND NOT is_validated THEN $3 ELSE validation_method END,"
+	"       validated_at = CASE WHEN $2 AND NOT is_validated THEN $7 ELSE validated_at END,"
+	"       is_validated = is_validated OR $2,"
+	"       outreach = coalesce($5, outreach)"
+	" WHERE contact_id = $6 AND id = $1"
 };
 
 static cdp_query conflicts_query = {
@@ -152,7 +169,15 @@ cdp_attach_identifiers(cdp_item *items, int n, int64 contact, const char *source
 	args[10] = BoolGetDatum(contact != 0);
 	if (source == NULL)
 		nulls[1] = 'n';
-	if (contact == 0)
+	if (contact == 0 && cdp_citus_mode())
+	{
+		cdp_citus_note_write(0);
+		contact = cdp_execute_int8(&citus_new_contact_query, NULL, NULL);
+		args[0] = Int64GetDatum(contact);
+		args[10] = BoolGetDatum(false);
+		cdp_citus_note_write(contact);
+	}
+	else if (contact == 0)
 	{
 		nulls[0] = 'n';
 		return cdp_execute_int8(&new_contact_query, args, nulls);
@@ -168,8 +193,8 @@ cdp_touch_identifiers(cdp_item *items, int n)
 	for (int i = 0; i < n; i++)
 	{
 		cdp_item   *item = &items[i];
-		Datum		args[5];
-		char		nulls[6] = "     ";
+		Datum		args[7];
+		char		nulls[8] = "       ";
 
 		/* identifiers of merged contacts are on the survivor now */
 		if (!item->touch)
@@ -179,6 +204,9 @@ cdp_touch_identifiers(cdp_item *items, int n)
 		args[2] = item->validation_method ? CStringGetTextDatum(item->validation_method) : (Datum) 0;
 		args[3] = TimestampTzGetDatum(item->validated_at);
 		args[4] = BoolGetDatum(item->outreach == 1);
+		args[5] = Int64GetDatum(item->owner);
+		args[6] = TimestampTzGetDatum(item->has_validated_at ? item->validated_at
+									  : GetCurrentTransactionStartTimestamp());
 		if (!item->validation_method)
 			nulls[2] = 'n';
 		if (!item->has_validated_at)

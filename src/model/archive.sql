@@ -11,7 +11,10 @@ DECLARE
     was timestamptz;
     found_it boolean;
     live bigint;
+    -- a variable, not now() inside CASE, which Citus refuses
+    stamp constant timestamptz := now();
 BEGIN
+    PERFORM cdp.begin_write();  -- a document's rows are written on Citus's workers (citus.c)
     CASE object_type
     WHEN 'contact' THEN
         -- a merged id archives (restores) its survivor
@@ -19,21 +22,21 @@ BEGIN
         SELECT c.archived_at INTO was FROM cdp.contacts c WHERE c.id = live;
         found_it := FOUND;
         IF (was IS NULL) = archived THEN
-            UPDATE cdp.contacts c SET archived_at = CASE WHEN archived THEN now() END, updated_at = now()
+            UPDATE cdp.contacts c SET archived_at = CASE WHEN archived THEN stamp END, updated_at = now()
              WHERE c.id = live;
         END IF;
     WHEN 'organization' THEN
         SELECT o.archived_at INTO was FROM cdp.organizations o WHERE o.id = set_archived.id FOR UPDATE;
         found_it := FOUND;
         IF found_it AND (was IS NULL) = archived THEN
-            UPDATE cdp.organizations o SET archived_at = CASE WHEN archived THEN now() END
+            UPDATE cdp.organizations o SET archived_at = CASE WHEN archived THEN stamp END
              WHERE o.id = set_archived.id;
         END IF;
     WHEN 'document' THEN
         SELECT d.archived_at INTO was FROM cdp.documents d WHERE d.id = set_archived.id FOR UPDATE;
         found_it := FOUND;
         IF found_it AND (was IS NULL) = archived THEN
-            UPDATE cdp.documents d SET archived_at = CASE WHEN archived THEN now() END, updated_at = now()
+            UPDATE cdp.documents d SET archived_at = CASE WHEN archived THEN stamp END, updated_at = now()
              WHERE d.id = set_archived.id;
         END IF;
     ELSE

@@ -591,6 +591,9 @@ DECLARE
     v jsonb;
     expr text;
     stmt text;
+    with_contact constant boolean := key_column = 'document_id'
+        AND EXISTS (SELECT 1 FROM pg_attribute x
+                     WHERE x.attrelid = data_table AND x.attname = 'contact_id' AND NOT x.attisdropped);
 BEGIN
     FOR a IN SELECT * FROM cdp.attributes t
              WHERE t.owner_type = rebuild_data_table.owner_type AND t.owner_slug = rebuild_data_table.slug
@@ -617,15 +620,24 @@ BEGIN
         vals := vals || ', ' || expr;
         sets := sets || format(', %I = CASE WHEN $2 ? %L THEN EXCLUDED.%I ELSE _t.%I END', a.slug, a.slug, a.slug, a.slug);
     END LOOP;
-    stmt := format('INSERT INTO %s AS _t (%I%s%s) SELECT $1%s%s ON CONFLICT (%I) DO ',
-                   data_table, key_column, CASE WHEN meta THEN ', updated_at, source' ELSE '' END, cols,
-                   CASE WHEN meta THEN ', now(), $3' ELSE '' END, vals, key_column);
+    -- on Citus a document's row carries its contact, and its key with it
+    stmt := format('INSERT INTO %s AS _t (%I%s%s%s) SELECT $1%s%s%s ON CONFLICT (%s) DO ',
+                   data_table, key_column, CASE WHEN meta THEN ', updated_at, source' ELSE '' END,
+                   CASE WHEN with_contact THEN ', contact_id' ELSE '' END, cols,
+                   CASE WHEN meta THEN ', now(), $3' ELSE '' END,
+                   CASE WHEN with_contact THEN ', cdp_internal.document_contact($1)' ELSE '' END, vals,
+                   CASE WHEN with_contact THEN 'contact_id, document_id' ELSE quote_ident(key_column) END);
     IF meta THEN
         stmt := stmt || 'UPDATE SET updated_at = EXCLUDED.updated_at, source = coalesce(EXCLUDED.source, _t.source)' || sets;
     ELSIF sets <> '' THEN
         stmt := stmt || 'UPDATE SET ' || substr(sets, 3);
     ELSE
         stmt := stmt || 'NOTHING';
+    END IF;
+    -- Citus may send the statement to a worker with its parameters
+    -- unbound, where a parameter only used as an operand has no type
+    IF EXISTS (SELECT 1 FROM pg_extension x WHERE x.extname = 'citus') THEN
+        stmt := replace(replace(replace(stmt, '$1', '$1::bigint'), '$2', '$2::jsonb'), '$3', '$3::text');
     END IF;
     INSERT INTO cdp_internal.data_tables AS d (owner_type, slug, data_table, key_column, attribute_slugs, upsert_sql,
                                                messages)
@@ -708,6 +720,7 @@ DECLARE
     coldefs text := '';
     tbl regclass;
     fixed integer := CASE WHEN owner_type = 'profile' THEN 3 ELSE 1 END;  -- key (, updated_at, source)
+    citus constant boolean := cdp_internal.citus_mode();
 BEGIN
     -- Refused before any work: a table holds at most 1600 columns.
     IF jsonb_typeof(attributes) = 'array' AND fixed + jsonb_array_length(attributes) > 1600 THEN
@@ -723,14 +736,22 @@ BEGIN
     FOR a IN SELECT * FROM cdp_parsed_attributes ORDER BY position LOOP
         coldefs := coldefs || E',\n    ' || cdp_internal.attribute_column_ddl(a);
     END LOOP;
-    EXECUTE format(E'CREATE TABLE cdp_data.%I (\n    %I bigint PRIMARY KEY REFERENCES %s (id) ON DELETE CASCADE%s%s\n)',
-                   table_name, key_column, key_ref,
+    -- on Citus a document's key is (contact_id, id): the table gets its
+    -- reference when it is distributed (cdp_internal.citus_distribute_data_table)
+    EXECUTE format(E'CREATE TABLE cdp_data.%I (\n    %I bigint PRIMARY KEY%s%s%s\n)',
+                   table_name, key_column,
+                   CASE WHEN citus AND key_column = 'document_id' THEN ''
+                        ELSE format(' REFERENCES %s (id) ON DELETE CASCADE', key_ref) END,
                    CASE WHEN owner_type = 'profile'
                         THEN E',\n    updated_at timestamptz NOT NULL DEFAULT now(),\n    source text' ELSE '' END,
                    coldefs);
     tbl := format('cdp_data.%I', table_name)::regclass;
     PERFORM cdp_internal.grant_generated(tbl);  -- roles.sql
     PERFORM cdp_internal.capture_data_table(tbl, slug, key_column);  -- changes.sql
+    IF citus THEN
+        -- before a catalog row names it: Citus replays those rows on every node
+        PERFORM cdp_internal.citus_distribute_data_table(tbl, key_column);  -- distribute.sql
+    END IF;
     INSERT INTO cdp.attributes SELECT * FROM cdp_parsed_attributes;
     FOR a IN SELECT * FROM cdp_parsed_attributes LOOP
         EXECUTE format('COMMENT ON COLUMN %s.%I IS %L', tbl, a.slug, a.title);

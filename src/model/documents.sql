@@ -144,6 +144,10 @@ BEGIN
     ELSIF t.owner = 'organization' THEN
         RAISE EXCEPTION 'a document of template "%" needs an organization', template USING ERRCODE = '22023';
     END IF;
+    -- on Citus an organization's documents are stored with contact 0
+    IF c IS NULL AND cdp_internal.citus_mode() THEN
+        c := 0;
+    END IF;
     INSERT INTO cdp.documents (template, contact_id, organization_id, title)
     VALUES (t.slug, c, organization_id, title)
     RETURNING id INTO doc;
@@ -164,6 +168,7 @@ DECLARE
     tpl text;
     d cdp_internal.data_tables;
 BEGIN
+    PERFORM cdp.begin_write();  -- a document's rows are written on Citus's workers (citus.c)
     UPDATE cdp.documents x SET updated_at = now(), title = coalesce(update_document.title, x.title)
      WHERE x.id = update_document.id
     RETURNING x.template INTO tpl;

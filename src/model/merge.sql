@@ -33,6 +33,8 @@ DECLARE
     members jsonb;
     documents jsonb;
     events jsonb;
+    moved jsonb;
+    citus constant boolean := cdp_internal.citus_mode();
 BEGIN
     IF survivor IS NULL OR absorbed IS NULL OR survivor = absorbed THEN
         RAISE EXCEPTION 'cannot merge contact % into %', absorbed, survivor USING ERRCODE = '22023';
@@ -49,13 +51,25 @@ BEGIN
         CONTINUE WHEN arow IS NULL;
         EXECUTE format('SELECT to_jsonb(_t) FROM %s _t WHERE _t.contact_id = $1 FOR UPDATE', p.data_table)
             INTO srow USING survivor;
-        IF srow IS NULL THEN
+        IF srow IS NULL AND citus THEN
+            -- a contact's rows live on its shard (README "Scaling out on Citus")
+            EXECUTE format('INSERT INTO %s SELECT * FROM jsonb_populate_record(NULL::%s, $1)', p.data_table, p.data_table)
+                USING arow || jsonb_build_object('contact_id', survivor);
+            EXECUTE format('DELETE FROM %s WHERE contact_id = $1', p.data_table) USING absorbed;
+        ELSIF srow IS NULL THEN
             EXECUTE format('UPDATE %s SET contact_id = $1 WHERE contact_id = $2', p.data_table) USING survivor, absorbed;
             profiles := profiles || jsonb_build_object(p.slug, jsonb_build_object('row', arow, 'created', true,
                             'filled', to_jsonb(ARRAY(SELECT a FROM unnest(p.attrs) a WHERE arow -> a <> 'null'))));
         ELSE
             filled := ARRAY(SELECT a FROM unnest(p.attrs) a WHERE srow -> a = 'null' AND arow -> a <> 'null');
-            IF cardinality(filled) > 0 THEN
+            IF cardinality(filled) > 0 AND citus THEN
+                -- the absorbed row is on another shard: its values come as JSON
+                EXECUTE format('UPDATE %s _s SET updated_at = now(), %s FROM jsonb_populate_record(NULL::%s, $2) _ab WHERE _s.contact_id = $1',
+                               p.data_table,
+                               (SELECT string_agg(format('%I = _ab.%I', a, a), ', ') FROM unnest(filled) a),
+                               p.data_table)
+                    USING survivor, arow;
+            ELSIF cardinality(filled) > 0 THEN
                 EXECUTE format('UPDATE %s _s SET updated_at = now(), %s FROM %s _ab WHERE _s.contact_id = $1 AND _ab.contact_id = $2',
                                p.data_table,
                                (SELECT string_agg(format('%I = _ab.%I', a, a), ', ') FROM unnest(filled) a),
@@ -92,11 +106,27 @@ BEGIN
                               'moved', coalesce((SELECT jsonb_agg(i.organization_id ORDER BY i.organization_id) FROM i), '[]'))
       INTO members;
 
-    WITH m AS (UPDATE cdp.documents d SET contact_id = survivor WHERE d.contact_id = absorbed RETURNING d.id)
-    SELECT coalesce(jsonb_agg(m.id ORDER BY m.id), '[]') INTO documents FROM m;
+    IF citus THEN
+        documents := to_jsonb(cdp_internal.citus_move_documents(absorbed, survivor));
+    ELSE
+        WITH m AS (UPDATE cdp.documents d SET contact_id = survivor WHERE d.contact_id = absorbed RETURNING d.id)
+        SELECT coalesce(jsonb_agg(m.id ORDER BY m.id), '[]') INTO documents FROM m;
+    END IF;
 
-    WITH m AS (UPDATE cdp.events e SET contact_id = survivor WHERE e.contact_id = absorbed RETURNING e.id)
-    SELECT coalesce(jsonb_agg(m.id ORDER BY m.id), '[]') INTO events FROM m;
+    IF citus THEN
+        PERFORM cdp_internal.citus_moving(true);
+        WITH m AS (DELETE FROM cdp.events e WHERE e.contact_id = absorbed RETURNING e.*)
+        SELECT coalesce(jsonb_agg(to_jsonb(m) ORDER BY m.id), '[]') INTO moved FROM m;
+        INSERT INTO cdp.events
+        SELECT r.* FROM jsonb_array_elements(moved) e,
+               LATERAL jsonb_populate_record(NULL::cdp.events, e || jsonb_build_object('contact_id', survivor)) r;
+        SELECT coalesce(jsonb_agg(e -> 'id' ORDER BY (e ->> 'id')::bigint), '[]') INTO events
+          FROM jsonb_array_elements(moved) e;
+        PERFORM cdp_internal.citus_moving(false);
+    ELSE
+        WITH m AS (UPDATE cdp.events e SET contact_id = survivor WHERE e.contact_id = absorbed RETURNING e.id)
+        SELECT coalesce(jsonb_agg(m.id ORDER BY m.id), '[]') INTO events FROM m;
+    END IF;
 
     RETURN jsonb_build_object('version', 1, 'profiles', profiles, 'tags', tags, 'terms', terms,
                               'members', members, 'documents', documents, 'events', events);
@@ -120,6 +150,7 @@ DECLARE
     tbl regclass;
     attrs text[];
     filled text[];
+    current_row jsonb;
 BEGIN
     IF snapshot IS NULL OR snapshot = '{}' THEN
         RETURN;
@@ -145,10 +176,15 @@ BEGIN
         ELSE
             filled := ARRAY(SELECT f FROM jsonb_array_elements_text(entry -> 'filled') f WHERE f = ANY (attrs));
             IF cardinality(filled) > 0 THEN
+                -- what the merge filled and nobody changed since goes back to
+                -- NULL (compared here: Citus takes no to_jsonb inside a CASE)
+                EXECUTE format('SELECT to_jsonb(_t) FROM %s _t WHERE _t.contact_id = $1', tbl) INTO current_row USING s;
+                filled := ARRAY(SELECT f FROM unnest(filled) f WHERE current_row -> f = entry -> 'row' -> f);
+            END IF;
+            IF cardinality(filled) > 0 THEN
                 EXECUTE format('UPDATE %s SET %s WHERE contact_id = $1', tbl,
-                               (SELECT string_agg(format('%I = CASE WHEN to_jsonb(%I) = $2 -> %L THEN NULL ELSE %I END', f, f, f, f), ', ')
-                                  FROM unnest(filled) f))
-                    USING s, entry -> 'row';
+                               (SELECT string_agg(format('%I = NULL', f), ', ') FROM unnest(filled) f))
+                    USING s;
             END IF;
         END IF;
         EXECUTE format('INSERT INTO %s SELECT * FROM jsonb_populate_record(NULL::%s, $1) ON CONFLICT (contact_id) DO NOTHING',
@@ -179,11 +215,29 @@ BEGIN
      WHERE EXISTS (SELECT 1 FROM cdp.organizations o WHERE o.id = m.organization_id)
     ON CONFLICT DO NOTHING;
 
-    UPDATE cdp.documents d SET contact_id = absorbed
-     WHERE d.contact_id = s AND d.id IN (SELECT t::bigint FROM jsonb_array_elements_text(snapshot -> 'documents') t);
+    IF cdp_internal.citus_mode() THEN
+        PERFORM cdp_internal.citus_move_documents(s, absorbed,
+                    ARRAY(SELECT t::bigint FROM jsonb_array_elements_text(snapshot -> 'documents') t));
+    ELSE
+        UPDATE cdp.documents d SET contact_id = absorbed
+         WHERE d.contact_id = s AND d.id IN (SELECT t::bigint FROM jsonb_array_elements_text(snapshot -> 'documents') t);
+    END IF;
 
-    UPDATE cdp.events e SET contact_id = absorbed
-     WHERE e.contact_id = s AND e.id IN (SELECT t::bigint FROM jsonb_array_elements_text(snapshot -> 'events') t);
+    IF cdp_internal.citus_mode() THEN
+        PERFORM cdp_internal.citus_moving(true);
+        WITH m AS (DELETE FROM cdp.events e
+                    WHERE e.contact_id = s
+                      AND e.id = ANY (ARRAY(SELECT t::bigint FROM jsonb_array_elements_text(snapshot -> 'events') t))
+                   RETURNING e.*)
+        SELECT coalesce(jsonb_agg(to_jsonb(m)), '[]') INTO entry FROM m;
+        INSERT INTO cdp.events
+        SELECT r.* FROM jsonb_array_elements(entry) e,
+               LATERAL jsonb_populate_record(NULL::cdp.events, e || jsonb_build_object('contact_id', absorbed)) r;
+        PERFORM cdp_internal.citus_moving(false);
+    ELSE
+        UPDATE cdp.events e SET contact_id = absorbed
+         WHERE e.contact_id = s AND e.id IN (SELECT t::bigint FROM jsonb_array_elements_text(snapshot -> 'events') t);
+    END IF;
 END
 $$;
 COMMENT ON FUNCTION cdp_internal.model_unmerge(bigint, bigint, jsonb) IS

@@ -71,7 +71,9 @@ DECLARE
     hops integer := 0;
 BEGIN
     -- a new organization has no descendants: only a move can close a cycle
-    IF TG_OP = 'UPDATE' AND NEW.parent_id IS NOT NULL AND NEW.parent_id IS DISTINCT FROM OLD.parent_id THEN
+    -- (on Citus checked on the coordinator's copy of the reference table)
+    IF TG_OP = 'UPDATE' AND NEW.parent_id IS NOT NULL AND NEW.parent_id IS DISTINCT FROM OLD.parent_id
+       AND NOT cdp_internal.citus_on_worker() THEN
         PERFORM cdp_internal.lock_organization_tree();
         WHILE up IS NOT NULL LOOP
             IF up = NEW.id THEN
@@ -105,6 +107,11 @@ AS $$
 DECLARE
     n bigint;
 BEGIN
+    -- a reference table: on Citus this runs on every node's copy, and the
+    -- coordinator's does the work (cdp_internal.citus_on_worker)
+    IF cdp_internal.citus_on_worker() THEN
+        RETURN OLD;
+    END IF;
     SELECT count(*) INTO n FROM cdp.organization_members m WHERE m.organization_id = OLD.id;
     IF n > 0 THEN
         RAISE EXCEPTION 'cannot delete organization "%": it has % member%', OLD.slug, n, CASE WHEN n = 1 THEN '' ELSE 's' END
@@ -144,6 +151,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     new_id bigint;
+    parent_id bigint;
 BEGIN
     IF slug IS NULL OR slug !~ '^[a-z0-9][a-z0-9_-]{0,62}$' THEN
         RAISE EXCEPTION 'invalid organization slug: %', coalesce(quote_literal(slug), 'NULL')
@@ -152,9 +160,13 @@ BEGIN
     IF EXISTS (SELECT 1 FROM cdp.organizations o WHERE o.slug = create_organization.slug) THEN
         RAISE EXCEPTION 'organization "%" already exists', slug USING ERRCODE = '42710';
     END IF;
+    -- before the INSERT: Citus evaluates every function of its VALUES, even
+    -- in a CASE branch not taken
+    IF parent IS NOT NULL THEN
+        parent_id := cdp_internal.organization_id(parent);
+    END IF;
     INSERT INTO cdp.organizations (slug, name, parent_id)
-    VALUES (slug, coalesce(name, slug),
-            CASE WHEN parent IS NOT NULL THEN cdp_internal.organization_id(parent) END)
+    VALUES (slug, coalesce(name, slug), parent_id)
     RETURNING id INTO new_id;
     RETURN new_id;
 END
@@ -169,8 +181,11 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     org bigint := cdp_internal.organization_id(slug);
-    new_parent bigint := CASE WHEN parent IS NOT NULL THEN cdp_internal.organization_id(parent) END;
+    new_parent bigint;
 BEGIN
+    IF parent IS NOT NULL THEN
+        new_parent := cdp_internal.organization_id(parent);
+    END IF;
     -- the tree lock before the row lock (the trigger takes it again, for
     -- moves made by plain UPDATEs): two moves wait here for each other
     -- instead of each holding its row while waiting for the tree

@@ -163,6 +163,8 @@ RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    types text[];
 BEGIN
     IF slug IS NULL OR slug !~ '^[a-z][a-z0-9_]{0,62}$' THEN
         RAISE EXCEPTION 'invalid taxonomy slug: %', coalesce(quote_literal(slug), 'NULL')
@@ -173,9 +175,10 @@ BEGIN
         RAISE EXCEPTION 'invalid object types of taxonomy "%": %', slug, coalesce(object_types::text, 'NULL')
             USING ERRCODE = '22023', DETAIL = 'Object types are contact, organization and document.';
     END IF;
+    -- the array first: Citus takes no subquery inside an INSERT
+    types := ARRAY(SELECT DISTINCT o FROM unnest(object_types) o ORDER BY o);
     INSERT INTO cdp.taxonomies AS t (slug, title, object_types)
-    VALUES (slug, coalesce(title, initcap(replace(slug, '_', ' '))),
-            ARRAY(SELECT DISTINCT o FROM unnest(object_types) o ORDER BY o))
+    VALUES (slug, coalesce(title, initcap(replace(slug, '_', ' '))), types)
     ON CONFLICT ON CONSTRAINT taxonomies_pkey DO UPDATE
         SET title = coalesce(define_taxonomy.title, t.title), object_types = EXCLUDED.object_types;
 END
@@ -315,7 +318,12 @@ BEGIN
     WHEN 'organization' THEN
         INSERT INTO cdp.organization_terms (organization_id, term_id) VALUES (obj, term) ON CONFLICT DO NOTHING;
     ELSE
-        INSERT INTO cdp.document_terms (document_id, term_id) VALUES (obj, term) ON CONFLICT DO NOTHING;
+        IF cdp_internal.citus_mode() THEN
+            INSERT INTO cdp.document_terms (contact_id, document_id, term_id)
+            VALUES (cdp_internal.document_contact(obj), obj, term) ON CONFLICT DO NOTHING;
+        ELSE
+            INSERT INTO cdp.document_terms (document_id, term_id) VALUES (obj, term) ON CONFLICT DO NOTHING;
+        END IF;
     END CASE;
 END
 $$;
@@ -388,15 +396,30 @@ DECLARE
 BEGIN
     -- new tags are created in slug order, so two calls creating the same tags wait, not deadlock
     tags := ARRAY(SELECT cdp_internal.ensure_tag(p) FROM unnest(paths) p ORDER BY cdp_internal.tag_slug(p));
+    -- counted from RETURNING: Citus's row count of an INSERT ... SELECT
+    -- includes the rows ON CONFLICT skipped
     CASE object_type
     WHEN 'contact' THEN
-        INSERT INTO cdp.contact_tags (contact_id, tag_id) SELECT DISTINCT obj, t FROM unnest(tags) t ON CONFLICT DO NOTHING;
+        WITH i AS (INSERT INTO cdp.contact_tags (contact_id, tag_id) SELECT DISTINCT obj, t FROM unnest(tags) t
+                   ON CONFLICT DO NOTHING RETURNING 1)
+        SELECT count(*) INTO n FROM i;
     WHEN 'organization' THEN
-        INSERT INTO cdp.organization_tags (organization_id, tag_id) SELECT DISTINCT obj, t FROM unnest(tags) t ON CONFLICT DO NOTHING;
+        WITH i AS (INSERT INTO cdp.organization_tags (organization_id, tag_id) SELECT DISTINCT obj, t FROM unnest(tags) t
+                   ON CONFLICT DO NOTHING RETURNING 1)
+        SELECT count(*) INTO n FROM i;
     ELSE
-        INSERT INTO cdp.document_tags (document_id, tag_id) SELECT DISTINCT obj, t FROM unnest(tags) t ON CONFLICT DO NOTHING;
+        IF cdp_internal.citus_mode() THEN
+            -- on Citus a document's rows carry its contact (distribute.sql)
+            WITH i AS (INSERT INTO cdp.document_tags (contact_id, document_id, tag_id)
+                       SELECT DISTINCT cdp_internal.document_contact(obj), obj, t FROM unnest(tags) t
+                       ON CONFLICT DO NOTHING RETURNING 1)
+            SELECT count(*) INTO n FROM i;
+        ELSE
+            WITH i AS (INSERT INTO cdp.document_tags (document_id, tag_id) SELECT DISTINCT obj, t FROM unnest(tags) t
+                       ON CONFLICT DO NOTHING RETURNING 1)
+            SELECT count(*) INTO n FROM i;
+        END IF;
     END CASE;
-    GET DIAGNOSTICS n = ROW_COUNT;
     RETURN n;
 END
 $$;

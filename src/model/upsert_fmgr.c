@@ -19,6 +19,7 @@
  * converted(CASE WHEN converting(k) THEN ... END), which set and clear
  * converting_attribute around it.
  */
+#include "citus/citus.h"
 #include "model/upsert.h"
 
 #include "catalog/pg_type.h"
@@ -87,7 +88,9 @@ plan_for(const char *sql, size_t len)
 	if (entry != NULL && strcmp(entry->sql, sql) == 0)
 		return entry->plan;
 
-	plan = SPI_prepare_cursor(sql, 3, argtypes, CURSOR_OPT_GENERIC_PLAN);
+	/* Citus plans a statement over its tables with the parameters' values */
+	plan = SPI_prepare_cursor(sql, 3, argtypes,
+							  cdp_citus_mode() ? CURSOR_OPT_CUSTOM_PLAN : CURSOR_OPT_GENERIC_PLAN);
 	if (plan == NULL)
 		elog(ERROR, "SPI_prepare failed for generated upsert: %s",
 			 SPI_result_code_string(SPI_result));
@@ -299,11 +302,39 @@ cdp_upsert_init(CdpUpsert *upsert, Datum sql, Datum slugs, Datum messages)
 	upsert->messages = DatumGetJsonbPCopy(messages);
 }
 
+/*
+ * On Citus the values go into the statement as a literal: Citus sends the
+ * ON CONFLICT clause to the shard with its parameters unbound (only the
+ * SELECT is evaluated on the coordinator), and the clause reads $2.
+ */
+static int
+execute_on_citus(const char *sql, Datum *args, const char *nulls)
+{
+	static Oid	argtypes[3] = {INT8OID, JSONBOID, TEXTOID};
+	char	   *json = JsonbToCString(NULL, &DatumGetJsonbP(args[1])->root, VARSIZE(DatumGetJsonbP(args[1])));
+	char	   *literal = psprintf("%s::jsonb", quote_literal_cstr(json));
+	StringInfoData text;
+	const char *p = sql;
+	const char *hit;
+
+	/* rebuild_data_table writes every use of $2 as $2::jsonb on Citus */
+	initStringInfo(&text);
+	while ((hit = strstr(p, "$2::jsonb")) != NULL)
+	{
+		appendBinaryStringInfo(&text, p, hit - p);
+		appendStringInfoString(&text, literal);
+		p = hit + strlen("$2::jsonb");
+	}
+	appendStringInfoString(&text, p);
+	return SPI_execute_with_args(text.data, 3, argtypes, args, nulls, false, 0);
+}
+
 /* Run the statement with its kept plan (out of line: PG_TRY is around it). */
 static pg_noinline void
 execute(const char *sql, Datum *args, const char *nulls)
 {
-	int			rc = SPI_execute_plan(plan_for(sql, strlen(sql)), args, nulls, false, 0);
+	int			rc = cdp_citus_mode() ? execute_on_citus(sql, args, nulls)
+		: SPI_execute_plan(plan_for(sql, strlen(sql)), args, nulls, false, 0);
 
 	if (rc < 0)
 		elog(ERROR, "SPI_execute_plan failed for generated upsert: %s",

@@ -69,16 +69,24 @@ COMMENT ON FUNCTION cdp_internal.compile_segment_for(cdp.segment, text, text, te
 
 -- The members of organizations and of the organizations below them: an
 -- organization's change reaches them.
+-- PL/pgSQL: Citus plans no parameterised statement of an SQL function, and
+-- no recursive query joined with a distributed table.
 CREATE FUNCTION cdp_internal.organization_tree_members(organizations bigint[]) RETURNS SETOF bigint
-LANGUAGE sql STABLE
-BEGIN ATOMIC
-    WITH RECURSIVE tree(id) AS (
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    tree bigint[];
+BEGIN
+    WITH RECURSIVE t(id) AS (
         SELECT unnest(organizations)
         UNION
-        SELECT o.id FROM cdp.organizations o JOIN tree t ON o.parent_id = t.id
+        SELECT o.id FROM cdp.organizations o JOIN t ON o.parent_id = t.id
     )
-    SELECT DISTINCT m.contact_id FROM cdp.organization_members m JOIN tree t ON m.organization_id = t.id;
-END;
+    SELECT coalesce(array_agg(t.id), '{}') INTO tree FROM t;
+    RETURN QUERY SELECT DISTINCT m.contact_id FROM cdp.organization_members m WHERE m.organization_id = ANY (tree);
+END
+$$;
 COMMENT ON FUNCTION cdp_internal.organization_tree_members(bigint[]) IS
     'The members of organizations and of every organization below them';
 
@@ -300,6 +308,7 @@ DECLARE
     result bigint[];
     event_names text[] := '{}';
     event_withins interval[] := '{}';
+    changed bigint[];
 BEGIN
     IF since IS NULL OR t0 IS NULL OR t1 < t0 THEN
         RETURN NULL;
@@ -320,8 +329,13 @@ BEGIN
         event_names := event_names || dep.name;
         event_withins := event_withins || dep.within;
     END LOOP;
+    IF cdp_internal.citus_mode() THEN
+        changed := cdp_internal.citus_changed_contacts(since);
+    ELSE
+        changed := ARRAY(SELECT cdp_internal.changed_contacts(since));
+    END IF;
     SELECT array_agg(DISTINCT x.id) INTO result
-      FROM (SELECT c FROM cdp_internal.changed_contacts(since) c
+      FROM (SELECT unnest(changed)
             UNION ALL
             SELECT e.contact_id
               FROM cdp.events e
@@ -348,10 +362,18 @@ BEGIN
     PERFORM cdp_internal.segment_definition(slug);
     PERFORM cdp_internal.lock_segment_membership(slug, true);
     SELECT * INTO state FROM cdp_internal.segment_state s WHERE s.segment = refresh_segment.slug;
-    -- the candidates and the snapshot that says what they cover, in one statement
-    SELECT cdp_internal.refresh_candidates(slug, state.snapshot, state.evaluated_at, at),
-           cdp_internal.refresh_snapshot(pg_current_snapshot())
-      INTO candidates, snap;
+    IF cdp_internal.citus_mode() THEN
+        -- the snapshot first, then what it shows committed reaches the
+        -- workers, then the candidates: a later statement sees no less
+        snap := cdp_internal.refresh_snapshot(pg_current_snapshot());
+        PERFORM cdp_internal.wait_for_commits();
+        candidates := cdp_internal.refresh_candidates(slug, state.snapshot, state.evaluated_at, at);
+    ELSE
+        -- the candidates and the snapshot that says what they cover, in one statement
+        SELECT cdp_internal.refresh_candidates(slug, state.snapshot, state.evaluated_at, at),
+               cdp_internal.refresh_snapshot(pg_current_snapshot())
+          INTO candidates, snap;
+    END IF;
     IF candidates IS NULL THEN
         SELECT f.entered, f.exited INTO entered, exited FROM cdp_internal.refresh_in_full(slug, at) f;
         RETURN NEXT;
@@ -381,15 +403,34 @@ COMMENT ON FUNCTION cdp_internal.refresh_in_full_guarded(text) IS
 -- A deleted contact (forget_contact, cleanup_ghosts) leaves its segments as
 -- an exit, so that member_count and the change feed follow; the foreign
 -- key's cascade would drop the rows silently.
+CREATE FUNCTION cdp_internal.leave_segments(contacts bigint[]) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    segs text[];
+    ids bigint[];
+BEGIN
+    SELECT array_agg(m.segment), array_agg(m.contact_id) INTO segs, ids
+      FROM cdp.segment_members m WHERE m.contact_id = ANY (contacts);
+    IF cardinality(ids) > 0 THEN
+        PERFORM cdp_internal.store_membership_changes(segs, ids, array_fill(false, ARRAY[cardinality(ids)]), now());
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION cdp_internal.leave_segments(bigint[]) IS
+    'Records the exits of contacts about to be deleted from every segment they are in';
+
 CREATE FUNCTION cdp_internal.contact_leaves_segments() RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    PERFORM cdp_internal.store_membership_changes(array_agg(m.segment), array_agg(m.contact_id),
-                                                  array_agg(false), now())
-       FROM cdp.segment_members m WHERE m.contact_id = OLD.id
-     HAVING count(*) > 0;
+    -- on Citus the coordinator's deleters do this (cdp_internal.leave_segments)
+    IF cdp_internal.citus_on_worker() THEN
+        RETURN OLD;
+    END IF;
+    PERFORM cdp_internal.leave_segments(ARRAY[OLD.id]);
     RETURN OLD;
 END
 $$;

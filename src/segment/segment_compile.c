@@ -11,6 +11,7 @@
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
 
+#include "citus/citus.h"
 #include "segment/segment_compile.h"
 #include "segment/segment_type.h"
 
@@ -95,6 +96,15 @@ link_table(SegSubject subject, const char *what)
 	return psprintf("cdp.%s_%s", seg_subject_name(subject), what);
 }
 
+const char *
+seg_owner_join(const char *alias, const char *key_column, const SegScope *scope)
+{
+	if (scope->subject == SEG_SUBJECT_DOCUMENT && cdp_citus_mode())
+		return psprintf("%s.%s = %s.id AND %s.contact_id = %s.contact_id",
+						alias, key_column, scope->alias, alias, scope->alias);
+	return psprintf("%s.%s = %s.id", alias, key_column, scope->alias);
+}
+
 static const char *
 link_key(SegSubject subject)
 {
@@ -121,9 +131,9 @@ compile_tag_or_term(SegCompiler *cc, const SegNode *node, const SegScope *scope,
 		misplaced(node, scope);
 	ids = tag_or_term_ids(node, scope);
 	t = new_alias(cc, "t");
-	appendStringInfo(out, "EXISTS (SELECT FROM %s %s WHERE %s.%s = %s.id AND %s.%s = ANY (%s::bigint[]))",
-					 link_table(scope->subject, what), t, t, link_key(scope->subject),
-					 scope->alias, t, column, quote_literal_cstr(ids));
+	appendStringInfo(out, "EXISTS (SELECT FROM %s %s WHERE %s AND %s.%s = ANY (%s::bigint[]))",
+					 link_table(scope->subject, what), t, seg_owner_join(t, link_key(scope->subject), scope),
+					 t, column, quote_literal_cstr(ids));
 }
 
 static void
@@ -445,8 +455,8 @@ compile_conjunction(SegCompiler *cc, List *conjuncts, const SegScope *scope, Str
 			const char *a = new_alias(cc, "a");
 			const char *table = rc.table;
 
-			appendStringInfo(out, "EXISTS (SELECT FROM %s %s WHERE %s.%s = %s.id", table, a, a,
-							 rc.key_column, scope->alias);
+			appendStringInfo(out, "EXISTS (SELECT FROM %s %s WHERE %s", table, a,
+							 seg_owner_join(a, rc.key_column, scope));
 			for (int j = i; j < n; j++)
 			{
 				SegRowCondition member;
@@ -765,12 +775,12 @@ seg_compile_detail(SegCompiler *cc, const SegNode *node, const SegScope *scope, 
 
 				appendStringInfo(out, "(SELECT coalesce(%s || string_agg(%s.path, ', ' ORDER BY %s.path), %s)"
 								 " FROM %s %s JOIN cdp.%s %s ON %s.id = %s.%s"
-								 " WHERE %s.%s = %s.id AND %s.%s = ANY (%s::bigint[]))",
+								 " WHERE %s AND %s.%s = ANY (%s::bigint[]))",
 								 quote_literal_cstr(tag ? "tagged " : psprintf("classified %s ", node->qualifier)),
 								 g, g, quote_literal_cstr(none),
 								 link_table(scope->subject, tag ? "tags" : "terms"), t,
 								 tag ? "tags" : "terms", g, g, t, tag ? "tag_id" : "term_id",
-								 t, link_key(scope->subject), scope->alias, t, tag ? "tag_id" : "term_id",
+								 seg_owner_join(t, link_key(scope->subject), scope), t, tag ? "tag_id" : "term_id",
 								 quote_literal_cstr(tag_or_term_ids(node, scope)));
 			}
 			break;

@@ -95,6 +95,13 @@ extern void seg_compile_value_detail(SegCompiler *cc, const SegNode *node,
 									 const SegScope *scope, StringInfo out);
 extern const char *seg_subject_name(SegSubject subject);
 
+/*
+ * "alias.key = scope.id": a row of a table keyed by the scope's object.  On
+ * Citus a document's rows also carry its contact, joined too, so that the
+ * join stays inside a shard (distribute.sql).
+ */
+extern const char *seg_owner_join(const char *alias, const char *key_column, const SegScope *scope);
+
 typedef struct SegRowCondition
 {
 	const char *table;			/* quoted, schema-qualified */

@@ -4,6 +4,7 @@
  *	  immediate pass, fires it at commit, and says how time moves a segment.
  */
 #include "cdp.h"
+#include "citus/citus.h"
 #include "segment/segment_membership.h"
 
 #include "access/xact.h"
@@ -20,6 +21,7 @@
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/rel.h"
 #include "utils/timestamp.h"
 
 PG_FUNCTION_INFO_V1(cdp_segment_pass_trigger);
@@ -83,12 +85,32 @@ register_callbacks(void)
 	}
 }
 
+/*
+ * On the coordinator of a distributed cdp, cdp.changes is written on the
+ * workers, where its deferred trigger must not run the pass: a local table's
+ * deferred trigger runs it here instead (citus_commit_work, distribute.sql).
+ */
+static void
+queue_on_coordinator(void)
+{
+	event_queued = true;
+	event_queued_in = GetCurrentSubTransactionId();
+	SPI_connect();
+	if (SPI_execute("INSERT INTO cdp_internal.citus_commit_work DEFAULT VALUES", false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "could not queue the commit-time work of a distributed cdp");
+	SPI_finish();
+}
+
 void
 cdp_segments_note_change(Oid relid, bool organization, int64 id)
 {
+	if (cdp_citus_on_worker())
+		return;
 	register_callbacks();
 	cdp_segment_pass_touch(relid, organization, id);
 	pass_pending = true;
+	if (!event_queued && cdp_citus_mode())
+		queue_on_coordinator();
 }
 
 PG_FUNCTION_INFO_V1(cdp_segment_pass_wanted);
@@ -106,6 +128,9 @@ cdp_segment_pass_wanted(PG_FUNCTION_ARGS)
 
 	if (strcmp(action, "entered") == 0 || strcmp(action, "exited") == 0)
 		PG_RETURN_BOOL(false);
+	/* on Citus the coordinator queues the pass (queue_on_coordinator) */
+	if (cdp_citus_mode())
+		PG_RETURN_BOOL(false);
 	register_callbacks();
 	if (event_queued)
 		PG_RETURN_BOOL(false);
@@ -122,8 +147,22 @@ cdp_segment_pass_wanted(PG_FUNCTION_ARGS)
 Datum
 cdp_segment_pass_trigger(PG_FUNCTION_ARGS)
 {
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		elog(ERROR, "cdp_segment_pass_trigger: not called by trigger manager");
+	/* the coordinator's queue row has done its job */
+	if (RelationGetRelid(trigdata->tg_relation) ==
+		get_relname_relid("citus_commit_work", get_namespace_oid("cdp_internal", false)))
+	{
+		Datum		ctid = PointerGetDatum(&trigdata->tg_trigtuple->t_self);
+		Oid			type = TIDOID;
+
+		SPI_connect();
+		SPI_execute_with_args("DELETE FROM cdp_internal.citus_commit_work WHERE ctid = $1",
+							  1, &type, &ctid, NULL, false, 0);
+		SPI_finish();
+	}
 	event_queued = false;
 	event_queued_in = InvalidSubTransactionId;
 	if (pass_pending)

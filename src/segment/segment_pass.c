@@ -14,6 +14,7 @@
  * an untouched contact evaluates to its stored membership.
  */
 #include "cdp.h"
+#include "citus/citus.h"
 #include "segment/segment_membership.h"
 #include "spi_plans.h"
 
@@ -192,7 +193,8 @@ static cdp_query immediate_segments = {
 
 static cdp_query logged_contacts = {
 	"SELECT array_agg(c) FROM cdp_internal.changed_contacts(NULL) c",
-	0, {0}, CURSOR_OPT_GENERIC_PLAN
+	0, {0}, CURSOR_OPT_GENERIC_PLAN,
+	.citus_sql = "SELECT cdp_internal.citus_changed_contacts(NULL)"
 };
 
 static cdp_query organization_members = {
@@ -202,7 +204,8 @@ static cdp_query organization_members = {
 
 static cdp_query lock_contacts = {
 	"SELECT c.id FROM cdp.contacts c WHERE c.id = ANY ($1) ORDER BY c.id FOR NO KEY UPDATE OF c",
-	1, {INT8ARRAYOID}, CURSOR_OPT_GENERIC_PLAN
+	1, {INT8ARRAYOID}, CURSOR_OPT_GENERIC_PLAN,
+	.citus_sql = "SELECT cdp_internal.citus_lock_contacts($1)"
 };
 
 /* by segment and contact, segments in "C" order like the pass's list */
@@ -222,7 +225,9 @@ static cdp_query store_changes = {
 static SPIPlanPtr
 keep_plan(const char *sql, int nargs, Oid *argtypes)
 {
-	SPIPlanPtr	plan = SPI_prepare_cursor(sql, nargs, argtypes, CURSOR_OPT_GENERIC_PLAN);
+	/* Citus plans a query over shards with its parameters' values */
+	SPIPlanPtr	plan = SPI_prepare_cursor(sql, nargs, argtypes,
+										  cdp_citus_mode() ? CURSOR_OPT_CUSTOM_PLAN : CURSOR_OPT_GENERIC_PLAN);
 
 	if (plan == NULL)
 		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));

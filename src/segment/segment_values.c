@@ -661,8 +661,8 @@ seg_compile_value(SegCompiler *cc, const SegNode *node, const SegScope *scope, S
 		const char *x = psprintf("%s.%s", a, v.column);
 		bool		absent = node->kind == SEG_IS_NULL && !node->negated;
 
-		appendStringInfo(out, "%sEXISTS (SELECT FROM %s %s WHERE %s.%s = %s.id AND ",
-						 absent ? "NOT " : "", v.table, a, a, v.key_column, scope->alias);
+		appendStringInfo(out, "%sEXISTS (SELECT FROM %s %s WHERE %s AND ",
+						 absent ? "NOT " : "", v.table, a, seg_owner_join(a, v.key_column, scope));
 		if (node->kind == SEG_IS_NULL)
 			appendStringInfo(out, "%s IS NOT NULL", x);
 		else
@@ -702,8 +702,8 @@ seg_compile_value_detail(SegCompiler *cc, const SegNode *node, const SegScope *s
 
 		appendStringInfo(out,
 						 "coalesce((SELECT CASE WHEN %s IS NULL THEN %s ELSE %s || quote_literal(%s::text) END"
-						 " FROM %s %s WHERE %s.%s = %s.id), %s)",
-						 x, unset, is, x, v.table, a, a, v.key_column, scope->alias,
+						 " FROM %s %s WHERE %s), %s)",
+						 x, unset, is, x, v.table, a, seg_owner_join(a, v.key_column, scope),
 						 quote_literal_cstr(v.missing));
 	}
 }

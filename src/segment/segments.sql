@@ -491,9 +491,10 @@ COMMENT ON FUNCTION cdp.explain_segment(text, bigint, timestamptz) IS
 
 -- The reference rows of a definition, in the form the drop guards compare.
 CREATE FUNCTION cdp_internal.save_segment_references(slug text, definition cdp.segment) RETURNS void
-LANGUAGE sql
+LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
-BEGIN ATOMIC
+AS $$
+BEGIN
     DELETE FROM cdp_internal.segment_references r WHERE r.segment = save_segment_references.slug;
     INSERT INTO cdp_internal.segment_references (segment, kind, name)
     SELECT DISTINCT save_segment_references.slug, r.kind,
@@ -506,7 +507,8 @@ BEGIN ATOMIC
                                           ORDER BY u.n), '/')
                ELSE r.name END
       FROM cdp_internal.segment_references(definition) r;
-END;
+END
+$$;
 COMMENT ON FUNCTION cdp_internal.save_segment_references(text, cdp.segment) IS
     'Records what a saved segment uses, for the drop guards';
 
