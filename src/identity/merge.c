@@ -5,6 +5,7 @@
  *	  merge_contacts for administrators, and unmerge.
  */
 #include "cdp.h"
+#include "citus/citus.h"
 #include "identity/identity.h"
 
 #include "catalog/pg_type.h"
@@ -98,6 +99,8 @@ cdp_merge_into(int64 survivor, int64 absorbed, const char *reason,
 	char		nulls[9] = "        ";
 	int64		merge_id;
 
+	cdp_citus_note_write(survivor);
+	cdp_citus_note_write(absorbed);
 	cdp_execute(&move_identifiers_query, pair, NULL, false, 1);
 	identifiers = first_datum();
 	cdp_execute(&absorb_contact_query, pair, NULL, false, 1);

@@ -459,6 +459,8 @@ resolve_items(resolve_record *rec, const cdp_kinds *kinds, const char *source)
 	{
 		Datum		args[1] = {Int64GetDatum(contact)};
 
+		/* a validation added to a held value changes the contact too */
+		cdp_citus_note_write(contact);
 		cdp_execute(&touch_contact_query, args, NULL, false, 1);
 		if (SPI_processed > 0)
 		{

@@ -154,6 +154,9 @@ cdp_attach_identifiers(cdp_item *items, int n, int64 contact, const char *source
 	}
 	if (m == 0 && contact != 0)
 		return contact;
+	/* on Citus, the coordinator's immediate pass learns of the contact here */
+	if (contact != 0)
+		cdp_citus_note_write(contact);
 
 	args[0] = Int64GetDatum(contact);
 	args[1] = source ? CStringGetTextDatum(source) : (Datum) 0;

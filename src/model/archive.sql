@@ -13,6 +13,7 @@ DECLARE
     live bigint;
     -- a variable, not now() inside CASE, which Citus refuses
     stamp constant timestamptz := now();
+    owner bigint;
 BEGIN
     PERFORM cdp.begin_write();  -- a document's rows are written on Citus's workers (citus.c)
     CASE object_type
@@ -33,11 +34,14 @@ BEGIN
              WHERE o.id = set_archived.id;
         END IF;
     WHEN 'document' THEN
-        SELECT d.archived_at INTO was FROM cdp.documents d WHERE d.id = set_archived.id FOR UPDATE;
+        -- its contact first: on Citus a row is locked on its own shard only
+        owner := cdp_internal.document_contact(set_archived.id);
+        SELECT d.archived_at INTO was FROM cdp.documents d
+         WHERE d.contact_id = owner AND d.id = set_archived.id FOR UPDATE;
         found_it := FOUND;
         IF found_it AND (was IS NULL) = archived THEN
             UPDATE cdp.documents d SET archived_at = CASE WHEN archived THEN stamp END, updated_at = now()
-             WHERE d.id = set_archived.id;
+             WHERE d.contact_id = owner AND d.id = set_archived.id;
         END IF;
     ELSE
         RAISE EXCEPTION 'invalid object type: %', coalesce(quote_literal(object_type), 'NULL')

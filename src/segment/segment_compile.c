@@ -282,6 +282,20 @@ compile_event(SegCompiler *cc, const SegNode *node, const SegNode *body, SegOp o
 		append_event_filter(cc, node, body, e, out);
 		appendStringInfo(out, ") %s " INT64_FORMAT ")", count_op_sql(op), n);
 	}
+	else if (cdp_citus_mode())
+	{
+		/*
+		 * Citus runs IN (subquery) under NOT or OR as a step of its own on
+		 * the coordinator; EXISTS of the contact's group stays in the shard
+		 */
+		bool		zero_ok = count_satisfies(op, 0, n);
+
+		appendStringInfo(out, "%sEXISTS (SELECT FROM cdp.events %s WHERE %s.contact_id = %s.id AND ",
+						 zero_ok != negate ? "NOT " : "", e, e, scope->alias);
+		append_event_filter(cc, node, body, e, out);
+		appendStringInfo(out, " GROUP BY %s.contact_id HAVING %scount(*) %s " INT64_FORMAT ")",
+						 e, zero_ok ? "NOT " : "", count_op_sql(op), n);
+	}
 	else
 	{
 		bool		zero_ok = count_satisfies(op, 0, n);

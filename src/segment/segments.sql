@@ -187,10 +187,15 @@ COMMENT ON FUNCTION cdp_internal.segment_attribute(text, text, text) IS
     'The table and attribute type a segment reference compiles against; 42704/42703 when unknown';
 
 -- Is name a profile (then the shorthand and quantifier rules apply) or not.
+-- PL/pgSQL: Citus cannot plan the parameterised query of an SQL function
 CREATE FUNCTION cdp_internal.segment_profile_type(slug text) RETURNS text
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
-RETURN (SELECT p.object_type FROM cdp.profiles p WHERE p.slug = segment_profile_type.slug);
+AS $$
+BEGIN
+    RETURN (SELECT p.object_type FROM cdp.profiles p WHERE p.slug = segment_profile_type.slug);
+END
+$$;
 COMMENT ON FUNCTION cdp_internal.segment_profile_type(text) IS
     'contact or organization for a profile slug, NULL for anything else';
 

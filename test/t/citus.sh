@@ -149,7 +149,7 @@ if [ -n "${CITUS_TAP_NO_DISTRIBUTE:-}" ]; then
 else
 	# the refusals: a shard count out of range, then (below) a second run
 	out=$(q "$preloaded" -c "\\set VERBOSITY sqlstate" -c "SELECT cdp.distribute(0)" 2>&1;
-	      q "$preloaded" -c "SELECT cdp.distribute(0)" 2>&1)
+	      q "$preloaded" -c "\\set VERBOSITY terse" -c "SELECT cdp.distribute(0)" 2>&1)
 	[ "$out" = "ERROR:  22023
 ERROR:  shard_count must be between 1 and 64000, not 0" ]
 	ok $? "distribute(0) is refused (22023) and leaves the database undistributed"
@@ -160,7 +160,7 @@ ERROR:  shard_count must be between 1 and 64000, not 0" ]
 fi
 if [ -z "${CITUS_TAP_NO_DISTRIBUTE:-}" ]; then
 	out=$(q "$preloaded" -c "\\set VERBOSITY sqlstate" -c "SELECT cdp.distribute()" 2>&1;
-	      q "$preloaded" -c "SELECT cdp.distribute()" 2>&1)
+	      q "$preloaded" -c "\\set VERBOSITY terse" -c "SELECT cdp.distribute()" 2>&1)
 	[ "$out" = "ERROR:  55000
 ERROR:  cdp is already distributed" ]
 	ok $? "a second distribute() is refused (55000)"
