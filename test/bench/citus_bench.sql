@@ -48,6 +48,9 @@ DECLARE
     j jsonb;
 BEGIN
     PERFORM set_config('citus.explain_all_tasks', 'on', true);
+    -- the catalogs segment_sql reads would otherwise be read through the
+    -- coordinator's own placements, after which Citus refuses the EXPLAIN
+    PERFORM set_config('citus.enable_local_execution', 'off', true);
     EXECUTE format('EXPLAIN (ANALYZE, FORMAT JSON) SELECT count(*) FROM (%s) members',
                    cdp.segment_sql((SELECT s.definition FROM bench.segments s WHERE s.slug = seg)::cdp.segment, at))
        INTO j;
