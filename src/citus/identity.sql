@@ -141,6 +141,29 @@ $$;
 COMMENT ON FUNCTION cdp_internal.citus_restore(bigint, bigint, bigint, jsonb) IS
     'On Citus: merge.c restore_query (unmerge), one contact''s rows per statement';
 
+-- The ids of a snapshot's list (of ids, or of objects with an "id" when key
+-- is given), and the list with only the elements whose id is in kept.
+CREATE FUNCTION cdp_internal.citus_list_ids(list jsonb, key text DEFAULT NULL) RETURNS bigint[]
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT ARRAY(SELECT (CASE WHEN key IS NULL THEN e #>> '{}' ELSE e ->> key END)::bigint
+                   FROM jsonb_array_elements(coalesce(list, '[]')) e)
+$$;
+COMMENT ON FUNCTION cdp_internal.citus_list_ids(jsonb, text) IS
+    'On Citus: the ids of a merge snapshot''s list, for citus_prune_snapshots';
+
+CREATE FUNCTION cdp_internal.citus_kept(list jsonb, kept bigint[], key text DEFAULT NULL) RETURNS jsonb
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT coalesce(jsonb_agg(e.v ORDER BY e.n), '[]')
+      FROM jsonb_array_elements(coalesce(list, '[]')) WITH ORDINALITY e(v, n)
+     WHERE (CASE WHEN key IS NULL THEN e.v #>> '{}' ELSE e.v ->> key END)::bigint = ANY (kept)
+$$;
+COMMENT ON FUNCTION cdp_internal.citus_kept(jsonb, bigint[], text) IS
+    'On Citus: a merge snapshot''s list with only the elements whose id is kept, in order';
+
 -- prune_snapshots_query ($1 the unmerge's survivor, $2 the live contact).
 CREATE FUNCTION cdp_internal.citus_prune_snapshots(survivor bigint, live bigint)
 RETURNS void
@@ -151,6 +174,7 @@ DECLARE
     m record;
     kept bigint[];
     snap jsonb;
+    model jsonb;
 BEGIN
     FOR m IN WITH RECURSIVE up(node) AS (
                  SELECT survivor
@@ -160,37 +184,24 @@ BEGIN
               WHERE g.absorbed_id IN (SELECT node FROM up) AND g.undone_at IS NULL LOOP
         snap := m.snapshot;
         kept := ARRAY(SELECT i.id FROM cdp.identifiers i
-                       WHERE i.contact_id = live
-                         AND i.id = ANY (ARRAY(SELECT (e ->> 'id')::bigint
-                                                 FROM jsonb_array_elements(snap -> 'identifiers') e)));
-        snap := snap || jsonb_build_object('identifiers',
-                    (SELECT coalesce(jsonb_agg(e.v ORDER BY e.n), '[]')
-                       FROM jsonb_array_elements(snap -> 'identifiers') WITH ORDINALITY e(v, n)
-                      WHERE (e.v ->> 'id')::bigint = ANY (kept)));
+                       WHERE i.contact_id = live AND i.id = ANY (cdp_internal.citus_list_ids(snap -> 'identifiers', 'id')));
+        snap := snap || jsonb_build_object('identifiers', cdp_internal.citus_kept(snap -> 'identifiers', kept, 'id'));
         IF snap -> 'contact' ? 'repointed' THEN
             kept := ARRAY(SELECT c.id FROM cdp.contacts c
-                           WHERE c.id = ANY (ARRAY(SELECT jsonb_array_elements_text(snap -> 'contact' -> 'repointed')::bigint))
+                           WHERE c.id = ANY (cdp_internal.citus_list_ids(snap -> 'contact' -> 'repointed'))
                              AND c.merged_into = live);
-            snap := snap || jsonb_build_object('contact', (snap -> 'contact') || jsonb_build_object('repointed',
-                        (SELECT coalesce(jsonb_agg(e.v ORDER BY e.n), '[]')
-                           FROM jsonb_array_elements(snap -> 'contact' -> 'repointed') WITH ORDINALITY e(v, n)
-                          WHERE (e.v #>> '{}')::bigint = ANY (kept))));
+            snap := snap || jsonb_build_object('contact', (snap -> 'contact')
+                        || jsonb_build_object('repointed', cdp_internal.citus_kept(snap -> 'contact' -> 'repointed', kept)));
         END IF;
         IF snap -> 'model' ? 'events' AND snap -> 'model' ? 'documents' THEN
+            model := snap -> 'model';
             kept := ARRAY(SELECT x.id FROM cdp.events x
-                           WHERE x.contact_id = live
-                             AND x.id = ANY (ARRAY(SELECT jsonb_array_elements_text(snap -> 'model' -> 'events')::bigint)));
-            snap := snap || jsonb_build_object('model', (snap -> 'model') || jsonb_build_object('events',
-                        (SELECT coalesce(jsonb_agg(e.v ORDER BY e.n), '[]')
-                           FROM jsonb_array_elements(snap -> 'model' -> 'events') WITH ORDINALITY e(v, n)
-                          WHERE (e.v #>> '{}')::bigint = ANY (kept))));
+                           WHERE x.contact_id = live AND x.id = ANY (cdp_internal.citus_list_ids(model -> 'events')));
+            model := model || jsonb_build_object('events', cdp_internal.citus_kept(model -> 'events', kept));
             kept := ARRAY(SELECT x.id FROM cdp.documents x
-                           WHERE x.id = ANY (ARRAY(SELECT jsonb_array_elements_text(snap -> 'model' -> 'documents')::bigint))
-                             AND x.contact_id = live);
-            snap := snap || jsonb_build_object('model', (snap -> 'model') || jsonb_build_object('documents',
-                        (SELECT coalesce(jsonb_agg(e.v ORDER BY e.n), '[]')
-                           FROM jsonb_array_elements(snap -> 'model' -> 'documents') WITH ORDINALITY e(v, n)
-                          WHERE (e.v #>> '{}')::bigint = ANY (kept))));
+                           WHERE x.contact_id = live AND x.id = ANY (cdp_internal.citus_list_ids(model -> 'documents')));
+            snap := snap || jsonb_build_object('model',
+                        model || jsonb_build_object('documents', cdp_internal.citus_kept(model -> 'documents', kept)));
         END IF;
         UPDATE cdp.merges g SET snapshot = snap WHERE g.id = m.id;
     END LOOP;

@@ -312,6 +312,11 @@ RETURNS SETOF bigint
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    -- on Citus a contact's tombstones are on other shards: read them first
+    targets bigint[] := CASE WHEN cdp_internal.citus_mode()
+                             THEN ARRAY(SELECT DISTINCT t.merged_into FROM cdp.contacts t WHERE t.merged_into IS NOT NULL)
+                        END;
 BEGIN
     RETURN QUERY
     SELECT c.id
@@ -322,7 +327,8 @@ BEGIN
        AND coalesce(c.last_seen_at, c.created_at) < cutoff
        AND NOT EXISTS (SELECT 1 FROM cdp.identifiers i JOIN cdp.identifier_kinds k USING (kind)
                         WHERE i.contact_id = c.id AND k.normalizer <> 'anonymous')
-       AND NOT EXISTS (SELECT 1 FROM cdp.contacts t WHERE t.merged_into = c.id)
+       AND CASE WHEN targets IS NULL THEN NOT EXISTS (SELECT 1 FROM cdp.contacts t WHERE t.merged_into = c.id)
+                ELSE NOT c.id = ANY (targets) END
        AND NOT EXISTS (SELECT 1 FROM cdp.merges m WHERE c.id IN (m.survivor_id, m.absorbed_id))
        AND NOT EXISTS (SELECT 1 FROM cdp.merge_blocks b WHERE c.id IN (b.contact_a, b.contact_b))
      ORDER BY c.id;
@@ -344,6 +350,7 @@ DECLARE
     ghost bigint;
 BEGIN
     PERFORM cdp_internal.not_null(inactive_for, 'inactive_for');
+    PERFORM cdp.begin_write();  -- the deletes are captured on Citus's workers (citus.c)
     IF inactive_for < interval '0' THEN
         RAISE EXCEPTION 'inactive_for must be a non-negative interval'
             USING ERRCODE = 'invalid_parameter_value';
@@ -353,8 +360,20 @@ BEGIN
     IF cardinality(candidates) = 0 THEN
         RETURN 0;
     END IF;
-    candidates := ARRAY(SELECT c.id FROM cdp.contacts c WHERE c.id = ANY (candidates)
-                         ORDER BY c.id FOR UPDATE SKIP LOCKED);
+    IF cdp_internal.citus_mode() THEN
+        -- Citus locks the rows of one shard per statement: one by one, in order
+        ghosts := '{}';
+        FOREACH ghost IN ARRAY ARRAY(SELECT x FROM unnest(candidates) x ORDER BY x) LOOP
+            SELECT c.id INTO ghost FROM cdp.contacts c WHERE c.id = ghost FOR UPDATE SKIP LOCKED;
+            IF FOUND THEN
+                ghosts := ghosts || ghost;
+            END IF;
+        END LOOP;
+        candidates := ghosts;
+    ELSE
+        candidates := ARRAY(SELECT c.id FROM cdp.contacts c WHERE c.id = ANY (candidates)
+                             ORDER BY c.id FOR UPDATE SKIP LOCKED);
+    END IF;
     ghosts := ARRAY(SELECT cdp_internal.deletable_ghosts(cutoff, candidates));
     IF cardinality(ghosts) = 0 THEN
         RETURN 0;

@@ -12,3 +12,5 @@ EXCEPTION WHEN OTHERS THEN
     INSERT INTO public.tap_returns VALUES ('resolve a forgotten phone', 1, SQLSTATE);
 END
 $$;
+-- anonymous visitors not seen since the workload's start: every ghost
+INSERT INTO public.tap_returns SELECT 'cleanup_ghosts', 1, cdp.cleanup_ghosts('0 seconds')::text;
