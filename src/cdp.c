@@ -59,6 +59,14 @@ _PG_init(void)
 							 PGC_USERSET,
 							 GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE | GUC_DISALLOW_IN_FILE,
 							 NULL, NULL, NULL);
+	DefineCustomBoolVariable("cdp.citus_recorded",
+							 "On a Citus worker: the rows written have their changes recorded by the coordinator.",
+							 "Set by resolve_all on the coordinator, sent to the workers by Citus.",
+							 &cdp_citus_recorded,
+							 false,
+							 PGC_USERSET,
+							 GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE | GUC_DISALLOW_IN_FILE,
+							 NULL, NULL, NULL);
 #if PG_VERSION_NUM >= 150000
 	MarkGUCPrefixReserved("cdp");
 #else

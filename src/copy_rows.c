@@ -6,6 +6,7 @@
  *	  checked and the triggers fired.
  */
 #include "copy_rows.h"
+#include "activation/changes.h"
 #include "citus/citus.h"
 
 #include "access/table.h"
@@ -165,6 +166,9 @@ citus_insert_staged(cdp_copy *copy, Oid staging)
 		appendStringInfo(&columns, "%s%s", columns.len > 0 ? ", " : "", quote_identifier(strVal(lfirst(lc))));
 	/* the workers' shards capture the rows with this transaction's id */
 	cdp_citus_note_write(0);
+	/* a bulk writer records its rows' changes itself (changes_bulk.c) */
+	if (cdp_capture_suppressed)
+		cdp_citus_set_recorded(true);
 	SPI_connect();
 	if (SPI_execute(psprintf("INSERT INTO %s (%s) SELECT %s FROM %s", target, columns.data, columns.data, temp),
 					false, 0) < 0 ||
@@ -172,6 +176,8 @@ citus_insert_staged(cdp_copy *copy, Oid staging)
 		SPI_execute(psprintf("TRUNCATE %s", temp), false, 0) < 0)
 		elog(ERROR, "could not write the staged rows of %s", target);
 	SPI_finish();
+	if (cdp_capture_suppressed)
+		cdp_citus_set_recorded(false);
 }
 
 void

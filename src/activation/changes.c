@@ -590,8 +590,8 @@ cdp_capture_change(PG_FUNCTION_ARGS)
 	if (restored_by_copy(trigdata->tg_relation) &&
 		(!cdp_citus_on_worker() || !cdp_citus_write_sent()))
 		return PointerGetDatum(NULL);
-	/* a bulk writer records its rows itself (changes_bulk.c) */
-	if (cdp_capture_suppressed)
+	/* a bulk writer records its rows itself (changes_bulk.c; on Citus, citus.c) */
+	if (cdp_capture_suppressed || (cdp_citus_recorded && cdp_citus_on_worker()))
 		return PointerGetDatum(NULL);
 	/* cdp.distribute copying the tables into Citus's shards moves, not changes */
 	{

@@ -88,12 +88,6 @@ diff_text(cdp_bulk_changes *changes, const char *prefix, const char *key, const 
 static void
 write_change(cdp_bulk_changes *changes, int64 contact, const char *action, Oid relid)
 {
-	/* on Citus the rows are captured on the workers' shards (citus.c) */
-	if (cdp_citus_mode())
-	{
-		cdp_segments_note_change(relid, false, contact);
-		return;
-	}
 	cdp_copy_text(&changes->copy, changes->txid);
 	cdp_copy_text(&changes->copy, "contact");
 	cdp_copy_int8(&changes->copy, contact);

@@ -37,6 +37,7 @@
 
 char	   *cdp_citus_origin_txid_guc = NULL;
 bool		cdp_citus_moving = false;
+bool		cdp_citus_recorded = false;
 
 /* -1 unknown; checked again each transaction until it is true, then kept */
 static int	distributed = -1;
@@ -242,6 +243,17 @@ cdp_citus_on_worker_sql(PG_FUNCTION_ARGS)
 	PG_RETURN_BOOL(cdp_citus_on_worker());
 }
 
+/* SET LOCAL of a boolean setting, sent to the workers (see send_origin) */
+static void
+set_on_workers(const char *name, bool on)
+{
+	SPI_connect();
+	if (SPI_execute(psprintf("DO $cdp$BEGIN SET LOCAL %s = %s; END$cdp$", name, on ? "on" : "off"),
+					false, 0) != SPI_OK_UTILITY)
+		elog(ERROR, "could not send %s to the workers", name);
+	SPI_finish();
+}
+
 PG_FUNCTION_INFO_V1(cdp_citus_set_moving);
 
 /*
@@ -254,11 +266,12 @@ PG_FUNCTION_INFO_V1(cdp_citus_set_moving);
 Datum
 cdp_citus_set_moving(PG_FUNCTION_ARGS)
 {
-	SPI_connect();
-	if (SPI_execute(PG_GETARG_BOOL(0)
-					? "DO $cdp$BEGIN SET LOCAL cdp.citus_moving = on; END$cdp$"
-					: "DO $cdp$BEGIN SET LOCAL cdp.citus_moving = off; END$cdp$", false, 0) != SPI_OK_UTILITY)
-		elog(ERROR, "could not tell the workers about a move");
-	SPI_finish();
+	set_on_workers("cdp.citus_moving", PG_GETARG_BOOL(0));
 	PG_RETURN_VOID();
+}
+
+void
+cdp_citus_set_recorded(bool on)
+{
+	set_on_workers("cdp.citus_recorded", on);
 }

@@ -15,6 +15,15 @@ extern char *cdp_citus_origin_txid_guc;
 /* GUC cdp.citus_moving: a merge moves rows between contacts' shards */
 extern bool cdp_citus_moving;
 
+/* GUC cdp.citus_recorded: a bulk writer records these rows' changes itself */
+extern bool cdp_citus_recorded;
+
+/*
+ * Tells the workers that the rows written next have their changes recorded
+ * by the coordinator (on) or not (off); cdp_citus_moving likewise.
+ */
+extern void cdp_citus_set_recorded(bool on);
+
 /* Whether cdp.contacts is a Citus table (cdp.distribute has run). */
 extern bool cdp_citus_mode(void);
 
