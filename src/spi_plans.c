@@ -30,7 +30,8 @@ cdp_execute(cdp_query *query, Datum *values, const char *nulls,
 		SPIPlanPtr	plan;
 
 		if (citus)
-			options = (options & ~CURSOR_OPT_GENERIC_PLAN) | CURSOR_OPT_CUSTOM_PLAN;
+			options = (options & ~(CURSOR_OPT_GENERIC_PLAN | CURSOR_OPT_CUSTOM_PLAN)) |
+				(query->citus_generic ? CURSOR_OPT_GENERIC_PLAN : CURSOR_OPT_CUSTOM_PLAN);
 		plan = SPI_prepare_cursor(sql, query->nargs, query->argtypes, options);
 		if (plan == NULL)
 			elog(ERROR, "SPI_prepare failed for \"%s\": %s",

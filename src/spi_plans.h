@@ -25,10 +25,13 @@ typedef struct cdp_query
 
 	/*
 	 * The statement on a distributed cdp (cdp.distribute), when it must be
-	 * another there; plans there are made per call (Citus cannot route a
-	 * generic plan that does not pin the distribution column).
+	 * another there.  There a statement is planned per call (Citus plans a
+	 * statement over many shards with its parameters' values) unless
+	 * citus_generic says that it reads or writes one shard, found by its
+	 * distribution column, which Citus routes when a generic plan runs.
 	 */
 	const char *citus_sql;
+	bool		citus_generic;	/* on Citus too: a probe of one shard */
 	bool		planned_for_citus;
 } cdp_query;
 

@@ -2,6 +2,7 @@
 -- (test/t/citus.sh runs the cluster side): distribute refuses with a clear
 -- error, begin_write does nothing, and cdp knows it is one node.
 BEGIN;
+CREATE EXTENSION IF NOT EXISTS cdp;
 SELECT plan(6);
 
 SELECT is(cdp_internal.citus_mode(), false, 'one node: cdp is not distributed');

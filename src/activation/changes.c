@@ -62,7 +62,8 @@ static cdp_query insert_change = {
 	5, {TEXTOID, INT8OID, INT8OID, TEXTOID, JSONBOID}, CURSOR_OPT_GENERIC_PLAN,
 	/* on a worker, the coordinator's transaction (citus.c) */
 	.citus_sql = "INSERT INTO cdp.changes (txid, object_type, object_id, contact_id, action, diff)"
-	" VALUES (cdp_internal.origin_txid(), $1, $2, $3, $4, $5)"
+	" VALUES (cdp_internal.origin_txid(), $1, $2, $3, $4, $5)",
+	.citus_generic = true
 };
 
 /* The lookup queries of trigger arguments, each prepared once per backend. */

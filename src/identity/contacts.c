@@ -27,9 +27,9 @@ PG_FUNCTION_INFO_V1(cdp_lock_contact_sql);
  */
 static cdp_query lock_live_query[2] = {
 	{"SELECT 1 FROM cdp.contacts WHERE id = $1 AND merged_into IS NULL FOR NO KEY UPDATE",
-	 1, {INT8OID}, CURSOR_OPT_GENERIC_PLAN},
+	 1, {INT8OID}, CURSOR_OPT_GENERIC_PLAN, .citus_generic = true},
 	{"SELECT 1 FROM cdp.contacts WHERE id = $1 AND merged_into IS NULL FOR UPDATE",
-	 1, {INT8OID}, CURSOR_OPT_GENERIC_PLAN}
+	 1, {INT8OID}, CURSOR_OPT_GENERIC_PLAN, .citus_generic = true}
 };
 
 /* Live contacts among $1, locked in ascending id order (LockRows runs above the sort). */

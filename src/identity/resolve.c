@@ -38,7 +38,7 @@ static cdp_query lookup_queries[LOOKUP_BATCH + 1];
  */
 static cdp_query citus_lookup_query = {
 	"SELECT 0, identifier_id, contact_id FROM cdp.identifier_index WHERE value = $2 AND kind = $1",
-	2, {TEXTOID, TEXTOID}
+	2, {TEXTOID, TEXTOID}, .citus_generic = true
 };
 
 static cdp_query *
@@ -81,7 +81,7 @@ static cdp_query touch_contact_query = {
 	"UPDATE cdp.contacts SET last_seen_at = now() WHERE id = $1"
 	" RETURNING is_vendor OR coalesce(given_name, '') <> '' OR coalesce(family_name, '') <> ''"
 	"        OR type <> 'ghost'",
-	1, {INT8OID}, CURSOR_OPT_GENERIC_PLAN
+	1, {INT8OID}, CURSOR_OPT_GENERIC_PLAN, .citus_generic = true
 };
 
 /* The record's items that the normaliser accepted. */

@@ -77,7 +77,8 @@ static cdp_query touch_query = {
 	"       validated_at = CASE WHEN $2 AND NOT is_validated THEN $7 ELSE validated_at END,"
 	"       is_validated = is_validated OR $2,"
 	"       outreach = coalesce($5, outreach)"
-	" WHERE contact_id = $6 AND id = $1"
+	" WHERE contact_id = $6 AND id = $1",
+	.citus_generic = true
 };
 
 static cdp_query conflicts_query = {
