@@ -52,6 +52,8 @@ DECLARE
     before jsonb;
     a record;
     repointed jsonb;
+    tombstones bigint[];
+    t bigint;
     n bigint;
 BEGIN
     SELECT to_jsonb(b) INTO before
@@ -61,8 +63,15 @@ BEGIN
                               family_name = coalesce(s.family_name, a.family_name),
                               last_seen_at = greatest(s.last_seen_at, a.last_seen_at), updated_at = now()
      WHERE s.id = survivor;
-    WITH r AS (UPDATE cdp.contacts c SET merged_into = survivor WHERE c.merged_into = absorbed RETURNING c.id)
-    SELECT coalesce(jsonb_agg(r.id ORDER BY r.id), '[]') INTO repointed FROM r;
+    -- The tombstones are read first, then re-pointed one by one: an UPDATE
+    -- over every shard was seen to take part in distributed deadlocks with
+    -- concurrent resolves.  Nothing else changes them meanwhile: that needs
+    -- the absorbed contact's lock, which the caller holds.
+    tombstones := ARRAY(SELECT c.id FROM cdp.contacts c WHERE c.merged_into = absorbed ORDER BY c.id);
+    FOREACH t IN ARRAY tombstones LOOP
+        UPDATE cdp.contacts c SET merged_into = survivor WHERE c.id = t AND c.merged_into = absorbed;
+    END LOOP;
+    repointed := to_jsonb(tombstones);
     UPDATE cdp.contacts c SET merged_into = survivor, updated_at = now() WHERE c.id = absorbed;
     GET DIAGNOSTICS n = ROW_COUNT;
     RETURN jsonb_build_object('survivor', before, 'repointed', repointed, 'absorbed', n);
@@ -80,6 +89,7 @@ AS $$
 DECLARE
     back jsonb;
     starts bigint[];
+    tomb bigint;
     total bigint := 0;
     n bigint;
     a record;
@@ -117,10 +127,12 @@ BEGIN
           FROM chain JOIN cdp.merges m ON m.absorbed_id = chain.node AND m.undone_at IS NULL
          WHERE chain.node <> absorbed)
     SELECT coalesce(array_agg(DISTINCT chain.start), '{}') INTO starts FROM chain WHERE chain.node = absorbed;
-    UPDATE cdp.contacts t SET merged_into = absorbed
-     WHERE t.id = ANY (starts) AND t.id <> absorbed AND t.merged_into = live;
-    GET DIAGNOSTICS n = ROW_COUNT;
-    total := total + n;
+    FOREACH tomb IN ARRAY ARRAY(SELECT x FROM unnest(starts) x ORDER BY x) LOOP
+        UPDATE cdp.contacts t SET merged_into = absorbed
+         WHERE t.id = tomb AND t.id <> absorbed AND t.merged_into = live;
+        GET DIAGNOSTICS n = ROW_COUNT;
+        total := total + n;
+    END LOOP;
 
     SELECT c.given_name, c.family_name INTO a FROM cdp.contacts c WHERE c.id = absorbed;
     IF NOT FOUND THEN
