@@ -118,34 +118,41 @@ cdp_copy_full(cdp_copy *copy)
 }
 
 /*
- * Writes the rows built so far as one COPY statement, with the privilege
- * check COPY makes (INSERT on the columns).  The text is in the server's
- * encoding, whatever the client's.
- */
-/*
  * On Citus: CopyFrom into a temporary table of the columns, then INSERT ...
  * SELECT into the distributed table, which Citus sends to the shards.
  */
-static pg_noinline Oid
-citus_staging(cdp_copy *copy)
+static char *
+qualified_target(cdp_copy *copy)
 {
-	char	   *target = quote_qualified_identifier(get_namespace_name(get_rel_namespace(copy->relid)),
-													get_rel_name(copy->relid));
-	char	   *staging = psprintf("cdp_copy_%s", get_rel_name(copy->relid));
+	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(copy->relid)),
+									  get_rel_name(copy->relid));
+}
+
+static char *
+column_list(cdp_copy *copy)
+{
 	StringInfoData columns;
 	ListCell   *lc;
-	Oid			relid;
 
 	initStringInfo(&columns);
 	foreach(lc, copy->columns)
 		appendStringInfo(&columns, "%s%s", columns.len > 0 ? ", " : "", quote_identifier(strVal(lfirst(lc))));
-	relid = get_relname_relid(staging, LookupCreationNamespace("pg_temp"));
+	return columns.data;
+}
+
+static pg_noinline Oid
+citus_staging(cdp_copy *copy)
+{
+	char	   *staging = psprintf("cdp_copy_%s", get_rel_name(copy->relid));
+	Oid			relid = get_relname_relid(staging, LookupCreationNamespace("pg_temp"));
+
 	if (!OidIsValid(relid))
 	{
 		SPI_connect();
 		if (SPI_execute(psprintf("CREATE TEMPORARY TABLE %s ON COMMIT DROP AS SELECT %s FROM %s WITH NO DATA",
-								 quote_identifier(staging), columns.data, target), false, 0) < 0)
-			elog(ERROR, "could not create the staging table of %s", target);
+								 quote_identifier(staging), column_list(copy), qualified_target(copy)),
+						false, 0) < 0)
+			elog(ERROR, "could not create the staging table of %s", qualified_target(copy));
 		SPI_finish();
 		relid = get_relname_relid(staging, LookupCreationNamespace("pg_temp"));
 	}
@@ -155,22 +162,17 @@ citus_staging(cdp_copy *copy)
 static pg_noinline void
 citus_insert_staged(cdp_copy *copy, Oid staging)
 {
-	char	   *target = quote_qualified_identifier(get_namespace_name(get_rel_namespace(copy->relid)),
-													get_rel_name(copy->relid));
+	char	   *target = qualified_target(copy);
 	char	   *temp = quote_qualified_identifier("pg_temp", get_rel_name(staging));
-	StringInfoData columns;
-	ListCell   *lc;
+	char	   *columns = column_list(copy);
 
-	initStringInfo(&columns);
-	foreach(lc, copy->columns)
-		appendStringInfo(&columns, "%s%s", columns.len > 0 ? ", " : "", quote_identifier(strVal(lfirst(lc))));
 	/* the workers' shards capture the rows with this transaction's id */
 	cdp_citus_note_write(0);
 	/* a bulk writer records its rows' changes itself (changes_bulk.c) */
 	if (cdp_capture_suppressed)
 		cdp_citus_set_recorded(true);
 	SPI_connect();
-	if (SPI_execute(psprintf("INSERT INTO %s (%s) SELECT %s FROM %s", target, columns.data, columns.data, temp),
+	if (SPI_execute(psprintf("INSERT INTO %s (%s) SELECT %s FROM %s", target, columns, columns, temp),
 					false, 0) < 0 ||
 		(copy->citus_also != NULL && SPI_execute(psprintf(copy->citus_also, temp), false, 0) < 0) ||
 		SPI_execute(psprintf("TRUNCATE %s", temp), false, 0) < 0)
@@ -180,6 +182,11 @@ citus_insert_staged(cdp_copy *copy, Oid staging)
 		cdp_citus_set_recorded(false);
 }
 
+/*
+ * Writes the rows built so far as one COPY statement, with the privilege
+ * check COPY makes (INSERT on the columns).  The text is in the server's
+ * encoding, whatever the client's.
+ */
 void
 cdp_copy_flush(cdp_copy *copy)
 {

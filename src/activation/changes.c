@@ -606,18 +606,14 @@ cdp_capture_change(PG_FUNCTION_ARGS)
 	read_arguments(&cap, trigdata->tg_trigger, trigdata->tg_relation);
 
 	/*
-	 * On Citus, organizations and merges are reference tables, written on
-	 * every node: their changes are captured once, on the coordinator.
+	 * On a Citus worker: organizations and merges are reference tables,
+	 * written on every node, whose changes are captured once, on the
+	 * coordinator; and a document a merge moves is recorded by
+	 * citus_move_documents.
 	 */
-	if ((cap.action == CAPTURE_MERGE || strcmp(cap.object_type, "organization") == 0) &&
+	if ((cap.action == CAPTURE_MERGE || strcmp(cap.object_type, "organization") == 0 ||
+		 (cdp_citus_moving && strcmp(cap.object_type, "document") == 0)) &&
 		cdp_citus_on_worker())
-	{
-		SPI_finish();
-		return PointerGetDatum(NULL);
-	}
-
-	/* a document moved by a merge on Citus: citus_move_documents records it */
-	if (cdp_citus_moving && strcmp(cap.object_type, "document") == 0 && cdp_citus_on_worker())
 	{
 		SPI_finish();
 		return PointerGetDatum(NULL);

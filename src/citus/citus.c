@@ -103,26 +103,29 @@ origin_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 }
 
 /*
- * SET LOCAL cdp.citus_origin_txid through SPI, so that Citus's utility hook
- * sends it to the workers in the transaction now and to those it reaches
- * later (citus.propagate_set_commands = local, for this transaction only).
- * Citus propagates a SET LOCAL only inside what it takes for a
- * multi-statement transaction: a DO block is one even in autocommit.
+ * SET LOCAL name = value through SPI, so that Citus's utility hook sends it
+ * to the workers in the transaction now and to those it reaches later
+ * (citus.propagate_set_commands = local, for this transaction only).  Citus
+ * propagates a SET LOCAL only inside what it takes for a multi-statement
+ * transaction: a DO block is one even in autocommit.
  */
+static void
+set_on_workers(const char *name, const char *value)
+{
+	(void) set_config_option("citus.propagate_set_commands", "local", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_LOCAL, true, 0, false);
+	SPI_connect();
+	if (SPI_execute(psprintf("DO $cdp$BEGIN SET LOCAL %s = %s; END$cdp$", name, quote_literal_cstr(value)),
+					false, 0) != SPI_OK_UTILITY)
+		elog(ERROR, "could not send %s to the workers", name);
+	SPI_finish();
+}
+
 static void
 send_origin(void)
 {
-	FullTransactionId fxid = GetTopFullTransactionId();
-	char	   *sql;
-
-	(void) set_config_option("citus.propagate_set_commands", "local", PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_LOCAL, true, 0, false);
-	sql = psprintf("DO $cdp$BEGIN SET LOCAL cdp.citus_origin_txid = '" UINT64_FORMAT "'; END$cdp$",
-				   U64FromFullTransactionId(fxid));
-	SPI_connect();
-	if (SPI_execute(sql, false, 0) != SPI_OK_UTILITY)
-		elog(ERROR, "could not send the transaction id to the workers");
-	SPI_finish();
+	set_on_workers("cdp.citus_origin_txid",
+				   psprintf(UINT64_FORMAT, U64FromFullTransactionId(GetTopFullTransactionId())));
 	origin_sent_in = GetCurrentSubTransactionId();
 	origin_sent_lxid = MyProc->lxid;
 }
@@ -243,17 +246,6 @@ cdp_citus_on_worker_sql(PG_FUNCTION_ARGS)
 	PG_RETURN_BOOL(cdp_citus_on_worker());
 }
 
-/* SET LOCAL of a boolean setting, sent to the workers (see send_origin) */
-static void
-set_on_workers(const char *name, bool on)
-{
-	SPI_connect();
-	if (SPI_execute(psprintf("DO $cdp$BEGIN SET LOCAL %s = %s; END$cdp$", name, on ? "on" : "off"),
-					false, 0) != SPI_OK_UTILITY)
-		elog(ERROR, "could not send %s to the workers", name);
-	SPI_finish();
-}
-
 PG_FUNCTION_INFO_V1(cdp_citus_set_moving);
 
 /*
@@ -266,12 +258,12 @@ PG_FUNCTION_INFO_V1(cdp_citus_set_moving);
 Datum
 cdp_citus_set_moving(PG_FUNCTION_ARGS)
 {
-	set_on_workers("cdp.citus_moving", PG_GETARG_BOOL(0));
+	set_on_workers("cdp.citus_moving", PG_GETARG_BOOL(0) ? "on" : "off");
 	PG_RETURN_VOID();
 }
 
 void
 cdp_citus_set_recorded(bool on)
 {
-	set_on_workers("cdp.citus_recorded", on);
+	set_on_workers("cdp.citus_recorded", on ? "on" : "off");
 }

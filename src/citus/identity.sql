@@ -387,3 +387,31 @@ END
 $$;
 COMMENT ON FUNCTION cdp_internal.citus_move_documents(bigint, bigint, bigint[]) IS
     'On Citus: moves documents (with what is keyed by them) to another contact''s shard; returns their ids';
+
+-- model_merge and model_unmerge on Citus: events (all of a contact's, or
+-- those of ids) move to another contact, deleted on one shard and inserted
+-- on the other, recorded as the one-node UPDATE's move (citus_moving);
+-- returns their ids.
+CREATE FUNCTION cdp_internal.citus_move_events(from_contact bigint, to_contact bigint, ids bigint[] DEFAULT NULL)
+RETURNS bigint[]
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    moved jsonb;
+BEGIN
+    PERFORM cdp_internal.citus_moving(true);
+    WITH m AS (DELETE FROM cdp.events e
+                WHERE e.contact_id = from_contact AND (ids IS NULL OR e.id = ANY (ids))
+               RETURNING e.*)
+    SELECT coalesce(jsonb_agg(to_jsonb(m) ORDER BY m.id), '[]') INTO moved FROM m;
+    INSERT INTO cdp.events
+    SELECT r.* FROM jsonb_array_elements(moved) e,
+           LATERAL jsonb_populate_record(NULL::cdp.events, e || jsonb_build_object('contact_id', to_contact)) r;
+    PERFORM cdp_internal.citus_moving(false);
+    RETURN ARRAY(SELECT (e ->> 'id')::bigint FROM jsonb_array_elements(moved) e);
+END
+$$;
+COMMENT ON FUNCTION cdp_internal.citus_move_events(bigint, bigint, bigint[]) IS
+    'On Citus: moves events to another contact''s shard; returns their ids';
+

@@ -33,7 +33,6 @@ DECLARE
     members jsonb;
     documents jsonb;
     events jsonb;
-    moved jsonb;
     citus constant boolean := cdp_internal.citus_mode();
 BEGIN
     IF survivor IS NULL OR absorbed IS NULL OR survivor = absorbed THEN
@@ -114,15 +113,7 @@ BEGIN
     END IF;
 
     IF citus THEN
-        PERFORM cdp_internal.citus_moving(true);
-        WITH m AS (DELETE FROM cdp.events e WHERE e.contact_id = absorbed RETURNING e.*)
-        SELECT coalesce(jsonb_agg(to_jsonb(m) ORDER BY m.id), '[]') INTO moved FROM m;
-        INSERT INTO cdp.events
-        SELECT r.* FROM jsonb_array_elements(moved) e,
-               LATERAL jsonb_populate_record(NULL::cdp.events, e || jsonb_build_object('contact_id', survivor)) r;
-        SELECT coalesce(jsonb_agg(e -> 'id' ORDER BY (e ->> 'id')::bigint), '[]') INTO events
-          FROM jsonb_array_elements(moved) e;
-        PERFORM cdp_internal.citus_moving(false);
+        events := to_jsonb(cdp_internal.citus_move_events(absorbed, survivor));
     ELSE
         WITH m AS (UPDATE cdp.events e SET contact_id = survivor WHERE e.contact_id = absorbed RETURNING e.id)
         SELECT coalesce(jsonb_agg(m.id ORDER BY m.id), '[]') INTO events FROM m;
@@ -224,16 +215,8 @@ BEGIN
     END IF;
 
     IF cdp_internal.citus_mode() THEN
-        PERFORM cdp_internal.citus_moving(true);
-        WITH m AS (DELETE FROM cdp.events e
-                    WHERE e.contact_id = s
-                      AND e.id = ANY (ARRAY(SELECT t::bigint FROM jsonb_array_elements_text(snapshot -> 'events') t))
-                   RETURNING e.*)
-        SELECT coalesce(jsonb_agg(to_jsonb(m)), '[]') INTO entry FROM m;
-        INSERT INTO cdp.events
-        SELECT r.* FROM jsonb_array_elements(entry) e,
-               LATERAL jsonb_populate_record(NULL::cdp.events, e || jsonb_build_object('contact_id', absorbed)) r;
-        PERFORM cdp_internal.citus_moving(false);
+        PERFORM cdp_internal.citus_move_events(s, absorbed,
+                    ARRAY(SELECT t::bigint FROM jsonb_array_elements_text(snapshot -> 'events') t));
     ELSE
         UPDATE cdp.events e SET contact_id = absorbed
          WHERE e.contact_id = s AND e.id IN (SELECT t::bigint FROM jsonb_array_elements_text(snapshot -> 'events') t);
