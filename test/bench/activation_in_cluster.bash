@@ -51,16 +51,7 @@ sql -v contacts="$contacts" -v events="$events" -v orgs="$orgs" -v at="$at" -f "
 sql -f "$here/segments_baseline.sql" >/dev/null
 sql -v batches="$batches" -f "$here/activation_data.sql" >/dev/null
 load_secs=$(elapsed "$start")
-sql >/dev/null <<'SQL'
-DO $$
-DECLARE s bench.segments;
-BEGIN
-    FOR s IN SELECT * FROM bench.segments ORDER BY ord LOOP    -- big_spenders (0) first
-        PERFORM cdp.create_segment(s.slug, s.definition);
-    END LOOP;
-END
-$$;
-SQL
+sql >/dev/null -f "$here/segments_saved.sql"
 val "SELECT format('bench: loaded in %ss: %s contacts, %s customer profiles, %s events (%s)', $load_secs,
                    (SELECT count(*) FROM cdp.contacts), (SELECT count(*) FROM cdp_data.profile_customer),
                    (SELECT count(*) FROM cdp.events), pg_size_pretty(pg_database_size(current_database())))"

@@ -123,16 +123,7 @@ load_data() {	# load_data <side>: everything before distribute
 		-f "$here/segments_data.sql" >/dev/null
 	"$side" -f "$here/segments_baseline.sql" >/dev/null
 	"$side" -f "$here/citus_bench.sql" >/dev/null
-	"$side" >/dev/null <<'SQL'
-DO $$
-DECLARE s bench.segments;
-BEGIN
-    FOR s IN SELECT * FROM bench.segments ORDER BY ord LOOP    -- big_spenders (0) first
-        PERFORM cdp.create_segment(s.slug, s.definition);
-    END LOOP;
-END
-$$;
-SQL
+	"$side" >/dev/null -f "$here/segments_saved.sql"
 	"$side" -v records="$resolve_records" -f "$here/resolve_data.sql" >/dev/null
 	"$side" -v n="$ra_records" -f "$here/bulk_data.sql" >/dev/null
 	"$side" -c "UPDATE bulk_input SET value = replace(value, '@example.com', '@bulk.example.com') WHERE kind = 'email'" \

@@ -44,16 +44,7 @@ start=$EPOCHREALTIME
 sql -v contacts="$contacts" -v events="$events" -v orgs="$orgs" -v at="$at" -f "$here/segments_data.sql" >/dev/null
 load_secs=$(elapsed "$start")
 sql -f "$here/segments_baseline.sql" >/dev/null
-sql >/dev/null <<'SQL'
-DO $$
-DECLARE s bench.segments;
-BEGIN
-    FOR s IN SELECT * FROM bench.segments ORDER BY ord LOOP    -- big_spenders (0) first
-        PERFORM cdp.create_segment(s.slug, s.definition);
-    END LOOP;
-END
-$$;
-SQL
+sql >/dev/null -f "$here/segments_saved.sql"
 val "
 	SELECT format('bench: loaded in %ss: %s contacts (%s live), %s customer and %s newsletter profiles, '
 	              '%s organizations, %s memberships, %s tag and %s term assignments, %s invoices, %s events (%s)',
